@@ -1,0 +1,68 @@
+%% @doc The fixed NIF surface of every Rust hook library.
+%%
+%% A hook library built with the emqx-rust-hook SDK implements exactly these functions
+%% (the SDK writes them; users only write trait methods). Until `load/1' has loaded a
+%% library, every stub fails with `{nif_not_loaded, Function}'.
+%%
+%% Hook functions take `Tag' first (`inline': run on the caller's scheduler) and then
+%% the hook's arguments, accumulator last. They return what EMQX expects from a
+%% callback (`ok', `{ok, Acc}', `{stop, Acc}') or `{error, Kind, Message}'.
+-module(emqx_rust_hook_nif).
+
+-export([load/1, is_loaded/0]).
+-export([start/1, stop/0, stats/0]).
+-export([client_connect/3, client_connack/4, client_connected/3, client_disconnected/4,
+         client_authenticate/3, client_check_acl/5, client_subscribe/4,
+         client_unsubscribe/4, session_created/3, session_subscribed/4,
+         session_unsubscribed/4, session_resumed/3, session_discarded/3,
+         session_takeovered/3, session_terminated/4, message_publish/2,
+         message_delivered/3, message_acked/3, message_dropped/4]).
+
+-define(NOT_LOADED, erlang:nif_error({nif_not_loaded, ?FUNCTION_NAME})).
+
+%% @doc Loads the library at `Path' (with or without the `.so' suffix) into this module.
+-spec load(file:filename_all()) -> ok | {error, term()}.
+load(Path) ->
+    erlang:load_nif(strip_so(unicode:characters_to_list(Path)), 0).
+
+%% @doc True when a library is loaded into the current version of this module.
+-spec is_loaded() -> boolean().
+is_loaded() ->
+    try stats() of
+        _ -> true
+    catch
+        error:{nif_not_loaded, _} -> false
+    end.
+
+strip_so(Path) ->
+    case filename:extension(Path) of
+        ".so" -> filename:rootname(Path);
+        _ -> Path
+    end.
+
+%% @doc Builds the library from the driver config; returns its hooks and their options.
+start(_Config) -> ?NOT_LOADED.
+%% @doc Runs the library's terminate and drops it.
+stop() -> ?NOT_LOADED.
+%% @doc Per-hook call, error and panic counters.
+stats() -> ?NOT_LOADED.
+
+client_connect(_Tag, _ConnInfo, _Props) -> ?NOT_LOADED.
+client_connack(_Tag, _ConnInfo, _Rc, _Props) -> ?NOT_LOADED.
+client_connected(_Tag, _ClientInfo, _ConnInfo) -> ?NOT_LOADED.
+client_disconnected(_Tag, _ClientInfo, _Reason, _ConnInfo) -> ?NOT_LOADED.
+client_authenticate(_Tag, _ClientInfo, _Acc) -> ?NOT_LOADED.
+client_check_acl(_Tag, _ClientInfo, _PubSub, _Topic, _Acc) -> ?NOT_LOADED.
+client_subscribe(_Tag, _ClientInfo, _Props, _Filters) -> ?NOT_LOADED.
+client_unsubscribe(_Tag, _ClientInfo, _Props, _Filters) -> ?NOT_LOADED.
+session_created(_Tag, _ClientInfo, _SessInfo) -> ?NOT_LOADED.
+session_subscribed(_Tag, _ClientInfo, _Topic, _SubOpts) -> ?NOT_LOADED.
+session_unsubscribed(_Tag, _ClientInfo, _Topic, _SubOpts) -> ?NOT_LOADED.
+session_resumed(_Tag, _ClientInfo, _SessInfo) -> ?NOT_LOADED.
+session_discarded(_Tag, _ClientInfo, _SessInfo) -> ?NOT_LOADED.
+session_takeovered(_Tag, _ClientInfo, _SessInfo) -> ?NOT_LOADED.
+session_terminated(_Tag, _ClientInfo, _Reason, _SessInfo) -> ?NOT_LOADED.
+message_publish(_Tag, _Message) -> ?NOT_LOADED.
+message_delivered(_Tag, _ClientInfo, _Message) -> ?NOT_LOADED.
+message_acked(_Tag, _ClientInfo, _Message) -> ?NOT_LOADED.
+message_dropped(_Tag, _Message, _Node, _Reason) -> ?NOT_LOADED.

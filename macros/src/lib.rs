@@ -1,0 +1,190 @@
+//! The `#[export]` attribute of `emqx-rust-hook`: put it on `impl Hooks for YourType`.
+//! It records which hook methods the impl block defines (the plugin registers exactly
+//! those), reads their `#[hook(...)]` options, and emits the library's NIF entry point.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{format_ident, quote};
+use syn::{parse_macro_input, spanned::Spanned, Error, ImplItem, ItemImpl, LitStr};
+
+/// Hook methods and their `HookPoint` variants (the SDK's `HookPoint::method` names).
+const HOOKS: [(&str, &str); 19] = [
+    ("client_connect", "ClientConnect"),
+    ("client_connack", "ClientConnack"),
+    ("client_connected", "ClientConnected"),
+    ("client_disconnected", "ClientDisconnected"),
+    ("client_authenticate", "ClientAuthenticate"),
+    ("client_check_acl", "ClientCheckAcl"),
+    ("client_subscribe", "ClientSubscribe"),
+    ("client_unsubscribe", "ClientUnsubscribe"),
+    ("session_created", "SessionCreated"),
+    ("session_subscribed", "SessionSubscribed"),
+    ("session_unsubscribed", "SessionUnsubscribed"),
+    ("session_resumed", "SessionResumed"),
+    ("session_discarded", "SessionDiscarded"),
+    ("session_takeovered", "SessionTakeovered"),
+    ("session_terminated", "SessionTerminated"),
+    ("message_publish", "MessagePublish"),
+    ("message_delivered", "MessageDelivered"),
+    ("message_acked", "MessageAcked"),
+    ("message_dropped", "MessageDropped"),
+];
+
+/// Options of one hook, from `#[hook(...)]`.
+#[derive(Default)]
+struct HookOptions {
+    topics: Vec<LitStr>,
+    sys: bool,
+    mode: Option<String>,
+    failed_action: Option<String>,
+}
+
+/// Exports an `impl Hooks for T` block as the hook library of this `cdylib`.
+///
+/// Options per hook method, all optional:
+/// `#[hook(topics = ["sensors/#"], sys, inline, failed_action = "deny")]`
+/// - `topics`: message hooks only run for matching topics (filtered before Rust is called);
+/// - `sys`: let `$SYS/...` messages reach a message hook (skipped by default);
+/// - `inline` / `pool` / `queue`: where the hook runs (see `emqx_rust_hook::Mode`);
+/// - `failed_action = "ignore" | "deny"`: overrides the driver's failure policy.
+#[proc_macro_attribute]
+pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        return Error::new(Span::call_site(), "#[export] takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    let mut block = parse_macro_input!(item as ItemImpl);
+    match expand(&mut block) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
+    let Some((_, trait_path, _)) = &block.trait_ else {
+        return Err(Error::new(
+            block.span(),
+            "#[export] goes on `impl Hooks for YourType`",
+        ));
+    };
+    if trait_path
+        .segments
+        .last()
+        .map(|s| s.ident != "Hooks")
+        .unwrap_or(true)
+    {
+        return Err(Error::new(
+            trait_path.span(),
+            "#[export] goes on `impl Hooks for YourType`",
+        ));
+    }
+    let mut specs = Vec::new();
+    for item in &mut block.items {
+        let ImplItem::Fn(f) = item else { continue };
+        let name = f.sig.ident.to_string();
+        let mut opts = HookOptions::default();
+        let mut rest = Vec::new();
+        for attr in f.attrs.drain(..) {
+            if attr.path().is_ident("hook") {
+                parse_options(&attr, &mut opts)?;
+            } else {
+                rest.push(attr);
+            }
+        }
+        f.attrs = rest;
+        if name == "init" || name == "terminate" {
+            continue;
+        }
+        let Some((_, variant)) = HOOKS.iter().find(|(m, _)| *m == name) else {
+            return Err(Error::new(
+                f.sig.ident.span(),
+                format!("`{name}` is not a Hooks method"),
+            ));
+        };
+        specs.push(spec_tokens(variant, &opts));
+    }
+    let self_ty = &block.self_ty;
+    Ok(quote! {
+        #block
+
+        const _: () = {
+            static SPECS: &[::emqx_rust_hook::HookSpec] = &[#(#specs),*];
+
+            #[cfg(not(windows))]
+            #[unsafe(no_mangle)]
+            extern "C" fn nif_init() -> *const ::emqx_rust_hook::__private::ErlNifEntry {
+                ::emqx_rust_hook::__private::nif_entry::<#self_ty>(SPECS)
+            }
+        };
+    })
+}
+
+fn parse_options(attr: &syn::Attribute, opts: &mut HookOptions) -> syn::Result<()> {
+    attr.parse_nested_meta(|meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        match key.as_str() {
+            "topics" => {
+                let value = meta.value()?;
+                let content;
+                syn::bracketed!(content in value);
+                let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
+                opts.topics.extend(list);
+            }
+            "sys" => {
+                opts.sys = if meta.input.peek(syn::Token![=]) {
+                    meta.value()?.parse::<syn::LitBool>()?.value
+                } else {
+                    true
+                };
+            }
+            "inline" | "pool" | "queue" => opts.mode = Some(key),
+            "failed_action" => {
+                let v: LitStr = meta.value()?.parse()?;
+                if v.value() != "ignore" && v.value() != "deny" {
+                    return Err(Error::new(
+                        v.span(),
+                        "failed_action is \"ignore\" or \"deny\"",
+                    ));
+                }
+                opts.failed_action = Some(v.value());
+            }
+            _ => {
+                return Err(meta.error(
+                    "unknown hook option (topics, sys, inline, pool, queue, failed_action)",
+                ))
+            }
+        }
+        Ok(())
+    })
+}
+
+fn spec_tokens(variant: &str, opts: &HookOptions) -> TokenStream2 {
+    let variant = format_ident!("{}", variant);
+    let topics = &opts.topics;
+    let sys = opts.sys;
+    let mode = match opts.mode.as_deref() {
+        Some("inline") => quote!(Some(::emqx_rust_hook::Mode::Inline)),
+        Some("pool") => quote!(Some(::emqx_rust_hook::Mode::Pool)),
+        Some("queue") => quote!(Some(::emqx_rust_hook::Mode::Queue)),
+        _ => quote!(None),
+    };
+    let failed = match opts.failed_action.as_deref() {
+        Some("deny") => quote!(Some(::emqx_rust_hook::FailedAction::Deny)),
+        Some(_) => quote!(Some(::emqx_rust_hook::FailedAction::Ignore)),
+        None => quote!(None),
+    };
+    quote! {
+        ::emqx_rust_hook::HookSpec {
+            hook: ::emqx_rust_hook::HookPoint::#variant,
+            topics: &[#(#topics),*],
+            sys: #sys,
+            mode: #mode,
+            failed_action: #failed,
+        }
+    }
+}

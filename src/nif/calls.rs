@@ -1,0 +1,278 @@
+//! The NIF functions of `emqx_rust_hook_nif`: `start/1`, `stop/0`, `stats/0` and one
+//! function per hookpoint. Every hook function takes `Tag` first (`inline`: run now on
+//! the caller's scheduler) and then the hook's own arguments, accumulator last.
+//!
+//! A hook function returns what EMQX expects from the callback (`ok`, `{ok, Acc}`,
+//! `{stop, Acc}`), or `{error, Kind, Message}` (Kind: `not_started`, `decode`, `encode`,
+//! `panic`), on which the plugin applies the hook's failure policy.
+
+use super::atoms;
+use super::decode;
+use super::dispatch::{dispatch, CallError};
+use super::entry::{library, slot, Slot};
+use super::instance::Instance;
+use crate::config::{Config, FailedAction};
+use crate::hookpoint::{HookKind, HookPoint};
+use crate::spec::{HookSpec, Mode};
+use crate::topic::validate_filter;
+use rustler::{Atom, Binary, Encoder, Env, LocalPid, Term};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Stops a library: its `terminate` runs once, with panics contained.
+pub fn shutdown(instance: &Instance) {
+    if let Err(msg) = super::panic::contain(|| instance.hooks.terminate()) {
+        tracing::error!("terminate panicked: {msg}");
+    }
+}
+
+fn error_term<'a>(env: Env<'a>, kind: Atom, msg: &str) -> Term<'a> {
+    (atoms::error(), kind, msg).encode(env)
+}
+
+fn get_bin(map: Term, key: Atom) -> Option<String> {
+    let t = map.map_get(key).ok()?;
+    t.decode::<Binary>()
+        .ok()
+        .map(|b| String::from_utf8_lossy(b.as_slice()).into_owned())
+}
+
+fn config_from(map: Term) -> Result<Config, String> {
+    let mut c = Config::default();
+    c.path = get_bin(map, atoms::path())
+        .ok_or("config: path must be a binary")?
+        .into();
+    if let Ok(t) = map.map_get(atoms::call_timeout()) {
+        c.call_timeout = Duration::from_millis(
+            t.decode::<u64>()
+                .map_err(|_| "config: call_timeout must be ms")?,
+        );
+    }
+    if let Ok(t) = map.map_get(atoms::pool_size()) {
+        c.pool_size = t
+            .decode::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or("config: pool_size must be >= 1")?;
+    }
+    if let Ok(t) = map.map_get(atoms::failed_action()) {
+        c.failed_action = if atoms::deny() == t {
+            FailedAction::Deny
+        } else {
+            FailedAction::Ignore
+        };
+    }
+    c.emqx_version = get_bin(map, atoms::emqx_version()).unwrap_or_default();
+    if let Ok(args) = map.map_get(atoms::init_args()) {
+        let iter = rustler::MapIterator::new(args).ok_or("config: init_args must be a map")?;
+        for (k, v) in iter {
+            let k = k
+                .decode::<Binary>()
+                .map_err(|_| "config: init_args keys must be binaries")?;
+            let v = v
+                .decode::<Binary>()
+                .map_err(|_| "config: init_args values must be binaries")?;
+            c.args.insert(
+                String::from_utf8_lossy(k.as_slice()).into_owned(),
+                String::from_utf8_lossy(v.as_slice()).into_owned(),
+            );
+        }
+    }
+    Ok(c)
+}
+
+fn check_specs(specs: &[HookSpec]) -> Result<(), String> {
+    if specs.is_empty() {
+        return Err(
+            "the library implements no hook (is #[emqx_rust_hook::export] on the impl block?)"
+                .into(),
+        );
+    }
+    for s in specs {
+        if !s.hook.is_message_hook() && (!s.topics.is_empty() || s.sys) {
+            return Err(format!(
+                "{}: topics and sys apply to message hooks only",
+                s.hook
+            ));
+        }
+        for t in s.topics {
+            validate_filter(t).map_err(|e| format!("{}: topic filter {t:?}: {e}", s.hook))?;
+        }
+        if s.hook.kind() == HookKind::Notify && s.mode == Some(Mode::Pool) {
+            return Err(format!(
+                "{}: a notification hook cannot use the pool mode",
+                s.hook
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn spec_term<'a>(env: Env<'a>, s: &HookSpec) -> Term<'a> {
+    let hook = Atom::from_str(env, s.hook.name()).expect("hook atom");
+    let mode = s.mode.unwrap_or(Mode::Inline);
+    let failed = match s.failed_action {
+        Some(FailedAction::Deny) => atoms::deny(),
+        Some(FailedAction::Ignore) => atoms::ignore(),
+        None => atoms::undefined(),
+    };
+    let topics: Vec<&str> = s.topics.to_vec();
+    let opts = rustler::term_map!(env, {
+        atoms::topics() => topics,
+        atoms::sys() => s.sys,
+        atoms::mode() => Atom::from_str(env, mode.as_atom()).expect("mode atom"),
+        atoms::failed_action() => failed,
+    });
+    (hook, opts).encode(env)
+}
+
+/// `start(Config) -> {ok, [{HookPoint, Opts}]} | {error, Message}`: builds the library
+/// from the driver configuration. Runs on a dirty I/O scheduler (user init may block).
+#[rustler::nif(schedule = "DirtyIo")]
+fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
+    super::panic::install_hook();
+    let fail = |msg: String| (atoms::error(), msg).encode(env);
+    let (Some(lib), Some(slot)) = (library(), slot(env)) else {
+        return fail("not a hook library: no #[emqx_rust_hook::export] type was registered".into());
+    };
+    if let Ok(logger) = config.map_get(atoms::logger()) {
+        if let Ok(pid) = logger.decode::<LocalPid>() {
+            crate::log::install(pid);
+        }
+    }
+    let config = match config_from(config) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = check_specs(lib.specs) {
+        return fail(e);
+    }
+    let mut guard = slot.instance.write();
+    if guard.is_some() {
+        return fail("already started".into());
+    }
+    let built = match super::panic::contain(|| (lib.factory)(&config)) {
+        Ok(Ok(hooks)) => hooks,
+        Ok(Err(e)) => return fail(format!("{} init failed: {e}", lib.type_name)),
+        Err(panic) => return fail(format!("{} init panicked: {panic}", lib.type_name)),
+    };
+    let instance = Arc::new(Instance::new(built, config, lib.specs.to_vec()));
+    let specs: Vec<Term> = instance.specs.iter().map(|s| spec_term(env, s)).collect();
+    *guard = Some(instance);
+    (atoms::ok(), specs).encode(env)
+}
+
+/// `stop() -> ok`: runs the library's `terminate` and drops it.
+#[rustler::nif(schedule = "DirtyIo")]
+fn stop(env: Env) -> Atom {
+    if let Some(instance) = slot(env).and_then(|s| s.instance.write().take()) {
+        shutdown(&instance);
+    }
+    atoms::ok()
+}
+
+/// `stats() -> #{HookPoint => #{calls, errors, panics}}` for the implemented hooks.
+#[rustler::nif]
+fn stats(env: Env) -> Term {
+    let mut map = Term::map_new(env);
+    if let Some(inst) = slot(env).and_then(|s| s.instance.read().clone()) {
+        for spec in &inst.specs {
+            let s = inst.stats(spec.hook);
+            let entry = rustler::term_map!(env, {
+                atoms::calls() => s.calls.load(Ordering::Relaxed),
+                atoms::errors() => s.errors.load(Ordering::Relaxed),
+                atoms::panics() => s.panics.load(Ordering::Relaxed),
+            });
+            let key = Atom::from_str(env, spec.hook.name()).expect("hook atom");
+            map = map.map_put(key, entry).unwrap_or(map);
+        }
+    }
+    map
+}
+
+/// Runs one hook call inline and reports failures as `{error, Kind, Message}`.
+fn call<'a>(env: Env<'a>, hook: HookPoint, _tag: Term<'a>, args: &[Term<'a>]) -> Term<'a> {
+    let Some(slot): Option<&Slot> = slot(env) else {
+        return error_term(env, atoms::not_started(), "the hook library is not loaded");
+    };
+    let guard = slot.instance.read();
+    let Some(inst) = guard.as_ref() else {
+        return error_term(env, atoms::not_started(), "the hook library is not started");
+    };
+    inst.count_call(hook);
+    match dispatch(env, inst, hook, args) {
+        Ok(result) => result,
+        Err(err) => failed(env, inst, hook, args, err),
+    }
+}
+
+/// Counts and logs a failed call and builds its error term. The client id is logged;
+/// the password never is.
+fn failed<'a>(
+    env: Env<'a>,
+    inst: &Instance,
+    hook: HookPoint,
+    args: &[Term<'a>],
+    err: CallError,
+) -> Term<'a> {
+    let stats = inst.stats(hook);
+    let kind = match &err {
+        CallError::NotStarted => atoms::not_started(),
+        CallError::Decode(_) => atoms::decode(),
+        CallError::Encode(_) => atoms::encode(),
+        CallError::Panic(_) => atoms::panic(),
+    };
+    if matches!(err, CallError::Panic(_)) {
+        stats.panics.fetch_add(1, Ordering::Relaxed);
+    } else {
+        stats.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    let clientid = client_of(hook, args)
+        .map(decode::clientid_for_log)
+        .unwrap_or_default();
+    let msg = format!("{hook} (clientid {clientid:?}): {err}");
+    error_term(env, kind, &msg)
+}
+
+/// The clientinfo (or conninfo) argument of a hook, if it has one.
+fn client_of<'a>(hook: HookPoint, args: &[Term<'a>]) -> Option<Term<'a>> {
+    match hook {
+        HookPoint::MessagePublish | HookPoint::MessageDropped => None,
+        _ => args.first().copied(),
+    }
+}
+
+macro_rules! hook_nifs {
+    ($( $fun:ident => $hook:ident ( $($arg:ident),* ); )*) => {
+        $(
+            #[doc = concat!("`", stringify!($fun), "(Tag, ...)`: the `", stringify!($hook), "` hook.")]
+            #[rustler::nif]
+            fn $fun<'a>(env: Env<'a>, tag: Term<'a>, $($arg: Term<'a>),*) -> Term<'a> {
+                call(env, HookPoint::$hook, tag, &[$($arg),*])
+            }
+        )*
+    };
+}
+
+hook_nifs! {
+    client_connect => ClientConnect(conninfo, props);
+    client_connack => ClientConnack(conninfo, rc, props);
+    client_connected => ClientConnected(clientinfo, conninfo);
+    client_disconnected => ClientDisconnected(clientinfo, reason, conninfo);
+    client_authenticate => ClientAuthenticate(clientinfo, acc);
+    client_check_acl => ClientCheckAcl(clientinfo, pubsub, topic, acc);
+    client_subscribe => ClientSubscribe(clientinfo, props, filters);
+    client_unsubscribe => ClientUnsubscribe(clientinfo, props, filters);
+    session_created => SessionCreated(clientinfo, sessinfo);
+    session_subscribed => SessionSubscribed(clientinfo, topic, opts);
+    session_unsubscribed => SessionUnsubscribed(clientinfo, topic, opts);
+    session_resumed => SessionResumed(clientinfo, sessinfo);
+    session_discarded => SessionDiscarded(clientinfo, sessinfo);
+    session_takeovered => SessionTakeovered(clientinfo, sessinfo);
+    session_terminated => SessionTerminated(clientinfo, reason, sessinfo);
+    message_publish => MessagePublish(msg);
+    message_delivered => MessageDelivered(clientinfo, msg);
+    message_acked => MessageAcked(clientinfo, msg);
+    message_dropped => MessageDropped(msg, node, reason);
+}

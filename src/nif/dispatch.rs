@@ -1,0 +1,151 @@
+//! One hook call: decode the arguments, run the user's method, encode its decision.
+//! The same code serves every execution mode; it only needs an `Env` and the terms.
+
+use super::decode::{self as d, DecodeError};
+use super::encode::{self as e, EncodeError};
+use super::instance::Instance;
+use crate::hookpoint::HookPoint;
+use rustler::{Encoder, Env, Term};
+
+/// Why a call produced no decision.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The library is not started (or already stopped).
+    #[error("the hook library is not started")]
+    NotStarted,
+    /// An argument is not what the contract says.
+    #[error("bad argument: {0}")]
+    Decode(#[from] DecodeError),
+    /// The decision cannot be returned to EMQX.
+    #[error("{0}")]
+    Encode(#[from] EncodeError),
+    /// The user's code panicked.
+    #[error("panic: {0}")]
+    Panic(String),
+}
+
+/// Runs `hook` with `args` (the hook's arguments, accumulator last) on `inst`.
+pub fn dispatch<'a>(
+    env: Env<'a>,
+    inst: &Instance,
+    hook: HookPoint,
+    args: &[Term<'a>],
+) -> Result<Term<'a>, CallError> {
+    let h = &*inst.hooks;
+    let ok = || super::atoms::ok().encode(env);
+    use HookPoint::*;
+    Ok(match (hook, args) {
+        (ClientConnect, [conninfo, props]) => {
+            let ci = d::conninfo(*conninfo)?;
+            let p = d::properties(*props, "client.connect props")?;
+            let decision = user(|| h.client_connect(&ci, &p))?;
+            e::connect(env, &decision, *props)?
+        }
+        (ClientConnack, [conninfo, rc, props]) => {
+            let ci = d::conninfo(*conninfo)?;
+            let rc = d::atom_text(*rc, "client.connack rc")?;
+            let p = d::properties(*props, "client.connack props")?;
+            let decision = user(|| h.client_connack(&ci, &rc, &p))?;
+            e::connack(env, &decision, *props)?
+        }
+        (ClientConnected, [clientinfo, conninfo]) => {
+            let (cl, ci) = (d::clientinfo(*clientinfo)?, d::conninfo(*conninfo)?);
+            user(|| h.client_connected(&cl, &ci))?;
+            ok()
+        }
+        (ClientDisconnected, [clientinfo, reason, conninfo]) => {
+            let (cl, ci) = (d::clientinfo(*clientinfo)?, d::conninfo(*conninfo)?);
+            let r = d::reason(*reason);
+            user(|| h.client_disconnected(&cl, &r, &ci))?;
+            ok()
+        }
+        (ClientAuthenticate, [clientinfo, acc]) => {
+            let cl = d::clientinfo(*clientinfo)?;
+            let result = d::auth_result(*acc)?;
+            let decision = user(|| h.client_authenticate(&cl, &result))?;
+            e::auth(env, decision, *acc)?
+        }
+        (ClientCheckAcl, [clientinfo, pubsub, topic, acc]) => {
+            let cl = d::clientinfo(*clientinfo)?;
+            let ps = d::pubsub(*pubsub)?;
+            let t = d::text(*topic, "client.check_acl topic")?;
+            let decision = user(|| h.client_check_acl(&cl, ps, t, d::acl_result(*acc)))?;
+            e::acl(env, decision)
+        }
+        (ClientSubscribe, [clientinfo, props, filters]) => {
+            let cl = d::clientinfo(*clientinfo)?;
+            let p = d::properties(*props, "client.subscribe props")?;
+            let f = d::topic_filters(*filters)?;
+            let decision = user(|| h.client_subscribe(&cl, &p, &f))?;
+            e::filters(env, &decision, *filters, true)?
+        }
+        (ClientUnsubscribe, [clientinfo, props, filters]) => {
+            let cl = d::clientinfo(*clientinfo)?;
+            let p = d::properties(*props, "client.unsubscribe props")?;
+            let f = d::topic_filters(*filters)?;
+            let decision = user(|| h.client_unsubscribe(&cl, &p, &f))?;
+            e::filters(env, &decision, *filters, false)?
+        }
+        (
+            SessionCreated | SessionResumed | SessionDiscarded | SessionTakeovered,
+            [clientinfo, sessinfo],
+        ) => {
+            let (cl, si) = (d::clientinfo(*clientinfo)?, d::sessinfo(*sessinfo)?);
+            user(|| match hook {
+                SessionCreated => h.session_created(&cl, &si),
+                SessionResumed => h.session_resumed(&cl, &si),
+                SessionDiscarded => h.session_discarded(&cl, &si),
+                _ => h.session_takeovered(&cl, &si),
+            })?;
+            ok()
+        }
+        (SessionSubscribed | SessionUnsubscribed, [clientinfo, topic, opts]) => {
+            let cl = d::clientinfo(*clientinfo)?;
+            let t = d::text(*topic, "session topic")?;
+            let o = d::subopts(*opts)?;
+            user(|| match hook {
+                SessionSubscribed => h.session_subscribed(&cl, t, &o),
+                _ => h.session_unsubscribed(&cl, t, &o),
+            })?;
+            ok()
+        }
+        (SessionTerminated, [clientinfo, reason, sessinfo]) => {
+            let (cl, si) = (d::clientinfo(*clientinfo)?, d::sessinfo(*sessinfo)?);
+            let r = d::reason(*reason);
+            user(|| h.session_terminated(&cl, &r, &si))?;
+            ok()
+        }
+        (MessagePublish, [msg]) => {
+            let m = d::message(*msg)?;
+            let decision = user(|| h.message_publish(&m))?;
+            e::publish(env, &decision, *msg)?
+        }
+        (MessageDelivered, [clientinfo, msg]) => {
+            let (cl, m) = (d::clientinfo(*clientinfo)?, d::message(*msg)?);
+            let decision = user(|| h.message_delivered(&cl, &m))?;
+            e::delivered(env, &decision, *msg)?
+        }
+        (MessageAcked, [clientinfo, msg]) => {
+            let (cl, m) = (d::clientinfo(*clientinfo)?, d::message(*msg)?);
+            user(|| h.message_acked(&cl, &m))?;
+            ok()
+        }
+        (MessageDropped, [msg, node, reason]) => {
+            let m = d::message(*msg)?;
+            let (n, r) = (d::node(*node), d::reason(*reason));
+            user(|| h.message_dropped(&m, &n, &r))?;
+            ok()
+        }
+        _ => {
+            return Err(CallError::Decode(DecodeError {
+                what: "arguments",
+                expected: "the hook's arity",
+            }));
+        }
+    })
+}
+
+/// Runs user code with panics contained.
+fn user<T>(f: impl FnOnce() -> T) -> Result<T, CallError> {
+    super::panic::contain(f).map_err(CallError::Panic)
+}

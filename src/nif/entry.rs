@@ -1,0 +1,120 @@
+//! The NIF library entry: rustler's entry point, completed with `upgrade` and `unload`
+//! so that the module can be purged and reloaded, and a per-module-instance slot that
+//! holds the started library.
+
+use super::instance::Instance;
+use crate::config::{Config, InitError};
+use crate::hooks::Hooks;
+use crate::spec::HookSpec;
+use parking_lot::RwLock;
+use rustler::sys::{c_int, c_void, ErlNifEntry, ErlNifEnv, ErlNifTerm};
+use rustler::Env;
+use std::sync::{Arc, OnceLock};
+
+rustler::init!("emqx_rust_hook_nif");
+
+/// Builds the user's type from the configuration.
+pub type Factory = fn(&Config) -> Result<Box<dyn Hooks>, InitError>;
+
+/// What the `#[export]` attribute registers: how to build the library and its hooks.
+pub struct Library {
+    /// Builds the user's value.
+    pub factory: Factory,
+    /// The hooks the impl block implements, with their options.
+    pub specs: &'static [HookSpec],
+    /// The user's type name, for log lines.
+    pub type_name: &'static str,
+}
+
+static LIBRARY: OnceLock<Library> = OnceLock::new();
+
+/// The registered library (set by `nif_init`).
+pub fn library() -> Option<&'static Library> {
+    LIBRARY.get()
+}
+
+/// The state of one loaded module instance (`priv_data`).
+pub struct Slot {
+    /// The started library, between `start/1` and `stop/0`.
+    pub instance: RwLock<Option<Arc<Instance>>>,
+}
+
+/// The slot of the module instance that called the NIF.
+pub fn slot(env: Env) -> Option<&Slot> {
+    // SAFETY: priv_data is set by `load`/`upgrade` below to a leaked Box<Slot> that
+    // lives until `unload`, which runs only when no process can call this module instance.
+    unsafe {
+        let p = rustler::sys::enif_priv_data(env.as_c_arg()) as *const Slot;
+        p.as_ref()
+    }
+}
+
+struct Entry(ErlNifEntry);
+// SAFETY: the entry is written once, before the VM reads it, and never changed.
+unsafe impl Sync for Entry {}
+unsafe impl Send for Entry {}
+
+static ENTRY: OnceLock<Entry> = OnceLock::new();
+
+type LoadFn = unsafe extern "C" fn(*mut ErlNifEnv, *mut *mut c_void, ErlNifTerm) -> c_int;
+
+/// rustler's own load callback (it registers resource types), run before ours.
+static RUSTLER_LOAD: OnceLock<Option<LoadFn>> = OnceLock::new();
+
+unsafe extern "C" fn load(
+    env: *mut ErlNifEnv,
+    priv_data: *mut *mut c_void,
+    info: ErlNifTerm,
+) -> c_int {
+    if let Some(Some(rustler_load)) = RUSTLER_LOAD.get() {
+        let rc = rustler_load(env, priv_data, info);
+        if rc != 0 {
+            return rc;
+        }
+    }
+    let slot = Box::new(Slot {
+        instance: RwLock::new(None),
+    });
+    *priv_data = Box::into_raw(slot) as *mut c_void;
+    0
+}
+
+unsafe extern "C" fn upgrade(
+    env: *mut ErlNifEnv,
+    priv_data: *mut *mut c_void,
+    _old_priv_data: *mut *mut c_void,
+    info: ErlNifTerm,
+) -> c_int {
+    // The new module instance gets a fresh slot; the old one keeps its own until purged.
+    load(env, priv_data, info)
+}
+
+unsafe extern "C" fn unload(_env: *mut ErlNifEnv, priv_data: *mut c_void) {
+    if priv_data.is_null() {
+        return;
+    }
+    let slot = Box::from_raw(priv_data as *mut Slot);
+    let instance = slot.instance.write().take();
+    if let Some(instance) = instance {
+        super::calls::shutdown(&instance);
+    }
+}
+
+/// The `nif_init` of a hook library (called by the code `#[export]` generates).
+pub fn nif_entry<T: Hooks>(specs: &'static [HookSpec]) -> *const ErlNifEntry {
+    let _ = LIBRARY.set(Library {
+        factory: |config| T::init(config).map(|t| Box::new(t) as Box<dyn Hooks>),
+        specs,
+        type_name: std::any::type_name::<T>(),
+    });
+    let entry = ENTRY.get_or_init(|| {
+        // SAFETY: rustler returns a pointer to a static entry that lives forever.
+        let mut e = unsafe { std::ptr::read(emqx_rust_hook_nif_init()) };
+        let _ = RUSTLER_LOAD.set(e.load);
+        e.load = Some(load);
+        e.upgrade = Some(upgrade);
+        e.unload = Some(unload);
+        Entry(e)
+    });
+    &entry.0
+}

@@ -1,0 +1,58 @@
+//! What a library tells the plugin about each hook it implements. The `#[export]`
+//! attribute builds this from the impl block and the `#[hook(...)]` options.
+
+use crate::config::FailedAction;
+use crate::hookpoint::HookPoint;
+
+/// Where a hook's code runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// On the calling process's scheduler: lowest latency, for code that returns in well
+    /// under a millisecond and never blocks (`#[hook(inline)]`).
+    Inline,
+    /// On the SDK's worker pool; the caller waits at most `call_timeout` (the default for
+    /// hooks that return a decision).
+    Pool,
+    /// Notifications: queued to the SDK's workers, the caller does not wait (the default
+    /// for hooks that return nothing).
+    Queue,
+}
+
+impl Mode {
+    /// The atom the plugin uses.
+    pub const fn as_atom(self) -> &'static str {
+        match self {
+            Mode::Inline => "inline",
+            Mode::Pool => "pool",
+            Mode::Queue => "queue",
+        }
+    }
+}
+
+/// One implemented hook and its options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HookSpec {
+    /// The hookpoint.
+    pub hook: HookPoint,
+    /// Topic filters: a message hook is called only for matching topics (empty: all).
+    pub topics: &'static [&'static str],
+    /// Whether `$SYS/...` messages reach a message hook.
+    pub sys: bool,
+    /// Where the hook runs; `None` takes the default for its kind.
+    pub mode: Option<Mode>,
+    /// Overrides the driver's `failed_action` for this hook.
+    pub failed_action: Option<FailedAction>,
+}
+
+impl HookSpec {
+    /// A hook with default options.
+    pub const fn new(hook: HookPoint) -> Self {
+        HookSpec {
+            hook,
+            topics: &[],
+            sys: false,
+            mode: None,
+            failed_action: None,
+        }
+    }
+}
