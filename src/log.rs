@@ -25,7 +25,10 @@ struct Line {
     message: String,
 }
 
-rustler::atoms! { rust_log, error, warning, info, debug }
+mod atoms {
+    rustler::atoms! { rust_log, error, warning, info, debug }
+}
+use atoms::*;
 
 /// Sends log lines to `pid` from now on, starting the bridge on first use. When another
 /// library of the process already installed a global `tracing` subscriber, that one stays.

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 /// Stops a library: its `terminate` runs once, with panics contained.
 pub fn shutdown(instance: &Instance) {
-    if let Err(msg) = super::panic::contain(|| instance.hooks.terminate()) {
+    if let Err(msg) = crate::panic::contain(|| instance.hooks.terminate()) {
         tracing::error!("terminate panicked: {msg}");
     }
 }
@@ -39,10 +39,12 @@ fn get_bin(map: Term, key: Atom) -> Option<String> {
 }
 
 fn config_from(map: Term) -> Result<Config, String> {
-    let mut c = Config::default();
-    c.path = get_bin(map, atoms::path())
-        .ok_or("config: path must be a binary")?
-        .into();
+    let mut c = Config {
+        path: get_bin(map, atoms::path())
+            .ok_or("config: path must be a binary")?
+            .into(),
+        ..Config::default()
+    };
     if let Ok(t) = map.map_get(atoms::call_timeout()) {
         c.call_timeout = Duration::from_millis(
             t.decode::<u64>()
@@ -131,7 +133,7 @@ fn spec_term<'a>(env: Env<'a>, s: &HookSpec) -> Term<'a> {
 /// from the driver configuration. Runs on a dirty I/O scheduler (user init may block).
 #[rustler::nif(schedule = "DirtyIo")]
 fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
-    super::panic::install_hook();
+    crate::panic::install_hook();
     let fail = |msg: String| (atoms::error(), msg).encode(env);
     let (Some(lib), Some(slot)) = (library(), slot(env)) else {
         return fail("not a hook library: no #[emqx_rust_hook::export] type was registered".into());
@@ -152,12 +154,12 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     if guard.is_some() {
         return fail("already started".into());
     }
-    let built = match super::panic::contain(|| (lib.factory)(&config)) {
+    let built = match crate::panic::contain(|| (lib.factory)(&config)) {
         Ok(Ok(hooks)) => hooks,
         Ok(Err(e)) => return fail(format!("{} init failed: {e}", lib.type_name)),
         Err(panic) => return fail(format!("{} init panicked: {panic}", lib.type_name)),
     };
-    let instance = Arc::new(Instance::new(built, config, lib.specs.to_vec()));
+    let instance = Arc::new(Instance::new(built, lib.specs.to_vec()));
     let specs: Vec<Term> = instance.specs.iter().map(|s| spec_term(env, s)).collect();
     *guard = Some(instance);
     (atoms::ok(), specs).encode(env)
@@ -201,7 +203,7 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, _tag: Term<'a>, args: &[Term<'a>]) ->
         return error_term(env, atoms::not_started(), "the hook library is not started");
     };
     inst.count_call(hook);
-    match dispatch(env, inst, hook, args) {
+    match crate::erl::with_process_env(env, || dispatch(env, inst, hook, args)) {
         Ok(result) => result,
         Err(err) => failed(env, inst, hook, args, err),
     }
@@ -218,7 +220,6 @@ fn failed<'a>(
 ) -> Term<'a> {
     let stats = inst.stats(hook);
     let kind = match &err {
-        CallError::NotStarted => atoms::not_started(),
         CallError::Decode(_) => atoms::decode(),
         CallError::Encode(_) => atoms::encode(),
         CallError::Panic(_) => atoms::panic(),

@@ -132,7 +132,7 @@ pub fn properties<'a>(term: Term<'a>, what: &'static str) -> R<Properties<'a>> {
     })?;
     for (k, v) in iter {
         let name = atom_text(k, what)?;
-        let key = match PropName::from_str(&name) {
+        let key = match PropName::from_name(&name) {
             Some(n) => PropKey::Known(n),
             None => PropKey::Unknown(name),
         };

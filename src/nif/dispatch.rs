@@ -10,9 +10,6 @@ use rustler::{Encoder, Env, Term};
 /// Why a call produced no decision.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    /// The library is not started (or already stopped).
-    #[error("the hook library is not started")]
-    NotStarted,
     /// An argument is not what the contract says.
     #[error("bad argument: {0}")]
     Decode(#[from] DecodeError),
@@ -147,5 +144,5 @@ pub fn dispatch<'a>(
 
 /// Runs user code with panics contained.
 fn user<T>(f: impl FnOnce() -> T) -> Result<T, CallError> {
-    super::panic::contain(f).map_err(CallError::Panic)
+    crate::panic::contain(f).map_err(CallError::Panic)
 }

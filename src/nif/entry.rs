@@ -40,7 +40,7 @@ pub struct Slot {
 }
 
 /// The slot of the module instance that called the NIF.
-pub fn slot(env: Env) -> Option<&Slot> {
+pub fn slot(env: Env<'_>) -> Option<&'static Slot> {
     // SAFETY: priv_data is set by `load`/`upgrade` below to a leaked Box<Slot> that
     // lives until `unload`, which runs only when no process can call this module instance.
     unsafe {

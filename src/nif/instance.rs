@@ -1,6 +1,5 @@
 //! A started hook library: the user's value, its configuration and its counters.
 
-use crate::config::Config;
 use crate::hookpoint::HookPoint;
 use crate::hooks::Hooks;
 use crate::spec::HookSpec;
@@ -21,8 +20,6 @@ pub struct HookStats {
 pub struct Instance {
     /// The user's hooks.
     pub hooks: Box<dyn Hooks>,
-    /// The driver configuration it was built from.
-    pub config: Config,
     /// The hooks it implements.
     pub specs: Vec<HookSpec>,
     stats: [HookStats; 19],
@@ -30,10 +27,9 @@ pub struct Instance {
 
 impl Instance {
     /// Wraps a freshly built library.
-    pub fn new(hooks: Box<dyn Hooks>, config: Config, specs: Vec<HookSpec>) -> Self {
+    pub fn new(hooks: Box<dyn Hooks>, specs: Vec<HookSpec>) -> Self {
         Instance {
             hooks,
-            config,
             specs,
             stats: Default::default(),
         }

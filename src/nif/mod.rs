@@ -1,6 +1,6 @@
 //! The NIF side: the only code that touches rustler's term API. `entry` is the library
 //! entry and per-module state, `calls` the NIF functions, `dispatch` one hook call,
-//! `decode`/`encode` the term conversions, `panic` the panic containment.
+//! `decode`/`encode` the term conversions.
 
 mod atoms;
 pub mod calls;
@@ -9,4 +9,3 @@ pub mod dispatch;
 pub mod encode;
 pub mod entry;
 pub mod instance;
-pub mod panic;

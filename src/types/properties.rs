@@ -22,7 +22,7 @@ macro_rules! property_names {
             }
 
             /// Looks a name up by its atom text.
-            pub fn from_str(name: &str) -> Option<PropName> {
+            pub fn from_name(name: &str) -> Option<PropName> {
                 match name { $($name => Some(PropName::$variant),)* _ => None }
             }
 
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(p.user_properties().len(), 2);
         assert_eq!(p.bin(PropName::ContentType), None);
         assert_eq!(
-            PropName::from_str("Maximum-QoS"),
+            PropName::from_name("Maximum-QoS"),
             Some(PropName::MaximumQos)
         );
         assert_eq!(PropName::ALL.len(), 27);

@@ -1,0 +1,35 @@
+%% @doc `emqx_ctl rust_hook ...': what the Rust hook library is doing.
+-module(emqx_rust_hook_cli).
+
+-include("emqx_rust_hook.hrl").
+
+-export([load/0, unload/0, cli/1]).
+
+%% @doc Registers the `rust_hook' command.
+load() -> emqx_ctl:register_command(rust_hook, {?MODULE, cli}, []).
+
+%% @doc Unregisters the `rust_hook' command.
+unload() -> emqx_ctl:unregister_command(rust_hook).
+
+%% @doc `rust_hook status' and `rust_hook stats'.
+cli(["status"]) ->
+    case emqx_rust_hook_driver:info() of
+        not_running ->
+            emqx_ctl:print("rust driver: not running~n");
+        #{path := Path, priority := Prio, hooks := Hooks} ->
+            emqx_ctl:print("rust driver: ~ts (priority ~p)~n", [Path, Prio]),
+            [emqx_ctl:print("  ~-22s mode=~p failed_action=~p topics=~p sys=~p~n",
+                            [H#hook.name, H#hook.mode, H#hook.failed_action, H#hook.topics,
+                             H#hook.sys])
+             || H <- Hooks],
+            ok
+    end;
+cli(["stats"]) ->
+    Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
+    [emqx_ctl:print("~-22s calls=~p errors=~p panics=~p~n",
+                    [Hook, maps:get(calls, S), maps:get(errors, S), maps:get(panics, S)])
+     || {Hook, S} <- lists:sort(maps:to_list(Stats))],
+    ok;
+cli(_) ->
+    emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
+                    {"rust_hook stats", "Show per-hook call, error and panic counters"}]).

@@ -1,0 +1,172 @@
+%% @doc The `rust' driver: loads a hook library (`.so'), starts it with the driver
+%% configuration, registers exactly the hooks it implements, and undoes all of it on
+%% stop. It also writes the library's `tracing' output to the Erlang logger.
+-module(emqx_rust_hook_driver).
+-behaviour(gen_server).
+
+-include("emqx_rust_hook.hrl").
+
+-export([start_link/2, stop/1, info/0, hooks/0]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+
+-define(NIF, emqx_rust_hook_nif).
+
+-record(state, {name :: atom(), path :: string(), hooks = [] :: [#hook{}], priority = 0 :: integer()}).
+
+%% @doc Starts the driver `Name' with its options (from the plugin's app env).
+-spec start_link(atom(), list()) -> {ok, pid()} | {error, term()}.
+start_link(Name, Opts) ->
+    gen_server:start_link({local, ?MODULE}, ?MODULE, {Name, Opts}, []).
+
+%% @doc Stops the driver: unregisters the hooks, then stops the library.
+-spec stop(pid()) -> ok.
+stop(Pid) -> gen_server:stop(Pid).
+
+%% @doc The running driver: path, priority and registered hooks.
+-spec info() -> map() | not_running.
+info() ->
+    try gen_server:call(?MODULE, info) catch exit:{noproc, _} -> not_running end.
+
+%% @doc The registered hooks.
+-spec hooks() -> [#hook{}].
+hooks() ->
+    case info() of
+        not_running -> [];
+        #{hooks := Hooks} -> Hooks
+    end.
+
+init({rust, Opts}) ->
+    process_flag(trap_exit, true),
+    case load(Opts) of
+        {ok, State} -> {ok, State};
+        {error, Reason} ->
+            logger:error("emqx_rust_hook: rust driver failed to start: ~ts",
+                         [format_error(Reason)]),
+            {stop, Reason}
+    end;
+init({Name, _Opts}) ->
+    logger:error("emqx_rust_hook: unknown driver ~p (the only driver is rust)", [Name]),
+    {stop, {unknown_driver, Name}}.
+
+handle_call(info, _From, State = #state{path = Path, hooks = Hooks, priority = Prio}) ->
+    {reply, #{path => Path, priority => Prio, hooks => Hooks}, State}.
+
+handle_cast(_Msg, State) -> {noreply, State}.
+
+handle_info({rust_log, Level, Target, Message}, State) ->
+    logger:log(Level, "~ts: ~ts", [Target, Message], #{domain => [emqx_rust_hook]}),
+    {noreply, State};
+handle_info(_Info, State) ->
+    {noreply, State}.
+
+terminate(_Reason, #state{hooks = Hooks}) ->
+    lists:foreach(fun unregister_hook/1, Hooks),
+    ?NIF:stop(),
+    ok.
+
+%%--------------------------------------------------------------------------------------
+%% Loading
+
+load(Opts) ->
+    case proplists:get_value(path, Opts) of
+        undefined -> {error, no_path};
+        Path0 ->
+            Path = resolve(Path0),
+            case filelib:is_regular(Path) of
+                false -> {error, {not_found, Path}};
+                true -> load_library(Path, Opts)
+            end
+    end.
+
+%% A relative path is taken from the plugin's priv directory.
+resolve(Path) ->
+    P = unicode:characters_to_list(Path),
+    case filename:pathtype(P) of
+        absolute -> P;
+        _ -> filename:join(code:priv_dir(emqx_rust_hook), P)
+    end.
+
+load_library(Path, Opts) ->
+    case ensure_loaded(Path) of
+        ok -> start_library(Path, Opts);
+        {error, Reason} -> {error, {load_failed, Path, Reason}}
+    end.
+
+%% Loads the .so into emqx_rust_hook_nif. A library left loaded by an earlier start of
+%% the plugin is reused; another library is loaded into a new instance of the module
+%% (the NIF upgrade path), the old instance staying until it is purged.
+ensure_loaded(Path) ->
+    _ = code:ensure_loaded(?NIF),
+    Same = persistent_term:get({?MODULE, loaded_path}, undefined) =:= Path,
+    Result = case ?NIF:is_loaded() of
+                 true when Same -> ok;
+                 true -> load_into_new_instance(Path);
+                 false -> ?NIF:load(Path)
+             end,
+    case Result of
+        ok -> persistent_term:put({?MODULE, loaded_path}, Path);
+        {error, _} = Error -> Error
+    end.
+
+load_into_new_instance(Path) ->
+    _ = code:soft_purge(?NIF),
+    case code:load_file(?NIF) of
+        {module, ?NIF} -> ?NIF:load(Path);
+        {error, Reason} -> {error, {module_reload, Reason}}
+    end.
+
+start_library(Path, Opts) ->
+    Config = #{path => unicode:characters_to_binary(Path),
+               call_timeout => proplists:get_value(call_timeout, Opts, 5000),
+               pool_size => proplists:get_value(pool_size, Opts, 8),
+               failed_action => proplists:get_value(failed_action, Opts, ignore),
+               emqx_version => emqx_version(),
+               init_args => maps:from_list([{to_bin(K), to_bin(V)}
+                                            || {K, V} <- proplists:get_value(init_args, Opts, [])]),
+               logger => self()},
+    case ?NIF:start(Config) of
+        {ok, Specs} ->
+            Prio = proplists:get_value(hook_priority, Opts, 0),
+            Hooks = [hook_record(Spec, Opts) || Spec <- Specs],
+            lists:foreach(fun(H) -> register_hook(H, Prio) end, Hooks),
+            logger:info("emqx_rust_hook: loaded ~ts, hooks: ~p",
+                        [Path, [H#hook.name || H <- Hooks]]),
+            {ok, #state{name = rust, path = Path, hooks = Hooks, priority = Prio}};
+        {error, Reason} ->
+            {error, {start_failed, Path, Reason}}
+    end.
+
+hook_record({Name, #{mode := Mode, topics := Topics, sys := Sys, failed_action := FA}}, Opts) ->
+    Overrides = proplists:get_value(failed_action_overrides, Opts, []),
+    Failed = case FA of
+                 undefined -> proplists:get_value(Name, Overrides,
+                                                  proplists:get_value(failed_action, Opts, ignore));
+                 _ -> FA
+             end,
+    #hook{name = Name, mode = Mode, topics = Topics, sys = Sys, failed_action = Failed,
+          timeout = proplists:get_value(call_timeout, Opts, 5000)}.
+
+register_hook(H = #hook{name = Name}, Prio) ->
+    ok = emqx:hook(Name, {emqx_rust_hook_handler, emqx_rust_hook_handler:callback(Name), [H]},
+                   Prio).
+
+unregister_hook(#hook{name = Name}) ->
+    emqx:unhook(Name, {emqx_rust_hook_handler, emqx_rust_hook_handler:callback(Name)}).
+
+emqx_version() ->
+    try unicode:characters_to_binary(emqx_sys:version()) catch _:_ -> <<>> end.
+
+to_bin(X) when is_binary(X) -> X;
+to_bin(X) when is_atom(X) -> atom_to_binary(X, utf8);
+to_bin(X) -> unicode:characters_to_binary(X).
+
+format_error(no_path) ->
+    "exhook.drivers.rust.path is not set";
+format_error({not_found, Path}) ->
+    io_lib:format("hook library ~ts not found", [Path]);
+format_error({load_failed, Path, Reason}) ->
+    io_lib:format("cannot load hook library ~ts: ~p", [Path, Reason]);
+format_error({start_failed, Path, Reason}) ->
+    io_lib:format("hook library ~ts did not start: ~ts", [Path, Reason]);
+format_error(Other) ->
+    io_lib:format("~p", [Other]).
