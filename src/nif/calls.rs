@@ -229,18 +229,22 @@ fn failed<'a>(
     } else {
         stats.errors.fetch_add(1, Ordering::Relaxed);
     }
-    let clientid = client_of(hook, args)
-        .map(decode::clientid_for_log)
-        .unwrap_or_default();
-    let msg = format!("{hook} (clientid {clientid:?}): {err}");
+    let msg = format!("{hook} ({}): {err}", client_for_log(hook, args));
     error_term(env, kind, &msg)
 }
 
-/// The clientinfo (or conninfo) argument of a hook, if it has one.
-fn client_of<'a>(hook: HookPoint, args: &[Term<'a>]) -> Option<Term<'a>> {
+/// Who the failed call was about: the client id of the clientinfo/conninfo argument,
+/// or the publisher of the message. Never the password.
+fn client_for_log(hook: HookPoint, args: &[Term]) -> String {
+    let from_map = |t: Term| format!("clientid {:?}", decode::clientid_for_log(t));
     match hook {
-        HookPoint::MessagePublish | HookPoint::MessageDropped => None,
-        _ => args.first().copied(),
+        HookPoint::MessagePublish | HookPoint::MessageDropped => args
+            .first()
+            .and_then(|m| decode::tuple(*m))
+            .and_then(|f| f.get(3).and_then(|from| from.decode::<Binary>().ok()))
+            .map(|b| format!("from {:?}", String::from_utf8_lossy(b.as_slice())))
+            .unwrap_or_else(|| "from a system publisher".to_string()),
+        _ => args.first().map(|t| from_map(*t)).unwrap_or_default(),
     }
 }
 

@@ -7,11 +7,10 @@ use crate::config::{Config, InitError};
 use crate::hooks::Hooks;
 use crate::spec::HookSpec;
 use parking_lot::RwLock;
+use rustler::codegen_runtime::{inventory, ErlNifFunc};
 use rustler::sys::{c_int, c_void, ErlNifEntry, ErlNifEnv, ErlNifTerm};
 use rustler::Env;
 use std::sync::{Arc, OnceLock};
-
-rustler::init!("emqx_rust_hook_nif");
 
 /// Builds the user's type from the configuration.
 pub type Factory = fn(&Config) -> Result<Box<dyn Hooks>, InitError>;
@@ -56,22 +55,14 @@ unsafe impl Send for Entry {}
 
 static ENTRY: OnceLock<Entry> = OnceLock::new();
 
-type LoadFn = unsafe extern "C" fn(*mut ErlNifEnv, *mut *mut c_void, ErlNifTerm) -> c_int;
-
-/// rustler's own load callback (it registers resource types), run before ours.
-static RUSTLER_LOAD: OnceLock<Option<LoadFn>> = OnceLock::new();
+/// The Erlang module every hook library is loaded into.
+const MODULE: &std::ffi::CStr = c"emqx_rust_hook_nif";
 
 unsafe extern "C" fn load(
-    env: *mut ErlNifEnv,
+    _env: *mut ErlNifEnv,
     priv_data: *mut *mut c_void,
-    info: ErlNifTerm,
+    _info: ErlNifTerm,
 ) -> c_int {
-    if let Some(Some(rustler_load)) = RUSTLER_LOAD.get() {
-        let rc = rustler_load(env, priv_data, info);
-        if rc != 0 {
-            return rc;
-        }
-    }
     let slot = Box::new(Slot {
         instance: RwLock::new(None),
     });
@@ -108,10 +99,16 @@ pub fn nif_entry<T: Hooks>(specs: &'static [HookSpec]) -> *const ErlNifEntry {
         type_name: std::any::type_name::<T>(),
     });
     let entry = ENTRY.get_or_init(|| {
-        // SAFETY: rustler returns a pointer to a static entry that lives forever.
-        let mut e = unsafe { std::ptr::read(emqx_rust_hook_nif_init()) };
-        let _ = RUSTLER_LOAD.set(e.load);
-        e.load = Some(load);
+        // The NIF functions of `calls`, collected by rustler's `#[nif]` attribute. We build
+        // the entry ourselves (rather than with `rustler::init!`) to add `upgrade` and
+        // `unload`, and so that only the user's crate defines `nif_init`.
+        // SAFETY: no-op on Linux (symbols are linked directly); required by rustler.
+        unsafe { rustler::codegen_runtime::internal_write_symbols() };
+        let funcs: Vec<ErlNifFunc> = inventory::iter::<rustler::Nif>()
+            .map(rustler::Nif::get_def)
+            .collect();
+        let funcs: &'static [ErlNifFunc] = Vec::leak(funcs);
+        let mut e = ErlNifEntry::new(MODULE, funcs, load);
         e.upgrade = Some(upgrade);
         e.unload = Some(unload);
         Entry(e)

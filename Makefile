@@ -1,0 +1,42 @@
+# emqx-rust-hook: build, test and demo. `make demo` and `make test` work from a fresh
+# clone once Rust, Erlang/OTP and rebar3 are installed (.ci/run installs the latter two).
+
+CARGO ?= cargo
+REBAR ?= rebar3
+# Every crate under native/ is built to target/release/lib<name>.so.
+NATIVE := $(notdir $(wildcard native/*))
+
+.PHONY: all build rust erlang test lint unit integration demo bench clean
+
+all: build
+
+build: rust erlang
+
+rust:
+	$(CARGO) build --release --workspace
+
+erlang:
+	$(REBAR) as test compile
+
+## The README's test command: lint, Rust unit tests, then the Erlang host and the
+## integration tests that load the real .so files into a real BEAM through the plugin.
+test: lint unit build integration
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
+
+unit:
+	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros
+
+integration: build
+	$(REBAR) eunit --dir erlang/test,tests
+
+## The example library making real decisions in a few client lifecycles.
+demo: build
+	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests \
+	    -eval 'emqx_rust_hook_demo:main(), halt().'
+
+clean:
+	$(CARGO) clean
+	rm -rf _build

@@ -1,0 +1,366 @@
+//! Test fixture: implements all 19 hooks. Each call reports what it decoded to the
+//! Erlang process registered as `rust_hook_probe` (when there is one), and the
+//! decisions depend on the input, so that tests can drive every kind of decision:
+//!
+//! - authenticate: password `secret` allows, username `super` allows as superuser,
+//!   password `wrong` denies, client id `panic_auth` panics; anything else abstains;
+//! - check_acl: topics `allowed/...` allow, `denied/...` deny, `panic/...` panic;
+//! - subscribe: `rewrite/me` becomes `rewritten/me`, `qos0/me` gets QoS 0, `drop/me` is
+//!   removed; unsubscribe: `rewrite/me` becomes `rewritten/me`;
+//! - publish: `cancel/...` is cancelled, `rewrite/...` goes to `rewritten/...` with an
+//!   upper-case payload, `props/...` gets a User-Property, `panic/...` panics;
+//! - delivered: `up/...` payloads are upper-cased for the subscriber;
+//! - connect: client id `reject_me` is refused with 0x87; connack adds a User-Property.
+//!
+//! Message hooks are filtered: acked sees `t/#` only, dropped `nosub/#` and `t/#`,
+//! delivered `t/#`, `up/#` and `rewritten/#`.
+
+use emqx_rust_hook::erl;
+use emqx_rust_hook::prelude::*;
+use serde::Serialize;
+
+/// Reports and test decisions.
+pub struct TestHooks;
+
+/// What one call decoded.
+#[derive(Serialize, Default)]
+struct Report<'a> {
+    hook: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clientinfo: Option<&'a ClientInfo<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conninfo: Option<&'a ConnInfo<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<Bytes<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    props: Option<&'a Properties<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<&'a AuthResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pubsub: Option<PubSub>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acl: Option<AclResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filters: Option<&'a [TopicFilter<'a>]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sessinfo: Option<&'a SessInfo<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    opts: Option<&'a SubOpts<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a Message<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a str>,
+}
+
+fn report(r: Report) {
+    // The probe is only there in tests that want the reports.
+    let _ = erl::send("rust_hook_probe", &r);
+}
+
+fn with_message<'a>(hook: &'static str, m: &'a Message<'a>) -> Report<'a> {
+    Report {
+        hook,
+        message: Some(m),
+        message_id: Some(m.id.to_hex()),
+        ..Default::default()
+    }
+}
+
+#[emqx_rust_hook::export]
+impl Hooks for TestHooks {
+    fn init(config: &Config) -> Result<Self, InitError> {
+        if config.get("fail") == Some("true") {
+            return Err(InitError::new("asked to fail by init.fail"));
+        }
+        Ok(TestHooks)
+    }
+
+    fn client_connect(&self, conninfo: &ConnInfo, props: &Properties) -> ConnectDecision {
+        report(Report {
+            hook: "client.connect",
+            conninfo: Some(conninfo),
+            props: Some(props),
+            ..Default::default()
+        });
+        if conninfo.clientid == "reject_me" {
+            ConnectDecision::Reject(ConnectRejection::NotAuthorized)
+        } else {
+            ConnectDecision::Continue
+        }
+    }
+
+    fn client_connack(&self, conninfo: &ConnInfo, rc: &str, props: &Properties) -> ConnackDecision {
+        report(Report {
+            hook: "client.connack",
+            conninfo: Some(conninfo),
+            rc: Some(rc),
+            props: Some(props),
+            ..Default::default()
+        });
+        ConnackDecision::SetProperties(vec![NewProperty::UserProperties(vec![(
+            b"hook".to_vec(),
+            b"rust".to_vec(),
+        )])])
+    }
+
+    fn client_connected(&self, clientinfo: &ClientInfo, conninfo: &ConnInfo) {
+        report(Report {
+            hook: "client.connected",
+            clientinfo: Some(clientinfo),
+            conninfo: Some(conninfo),
+            ..Default::default()
+        });
+    }
+
+    fn client_disconnected(&self, clientinfo: &ClientInfo, reason: &Reason, conninfo: &ConnInfo) {
+        report(Report {
+            hook: "client.disconnected",
+            clientinfo: Some(clientinfo),
+            conninfo: Some(conninfo),
+            reason: Some(reason.to_string()),
+            ..Default::default()
+        });
+    }
+
+    fn client_authenticate(&self, clientinfo: &ClientInfo, result: &AuthResult) -> AuthDecision {
+        report(Report {
+            hook: "client.authenticate",
+            clientinfo: Some(clientinfo),
+            password: clientinfo.password.map(|p| Bytes(p.expose())),
+            auth: Some(result),
+            ..Default::default()
+        });
+        if clientinfo.clientid == "panic_auth" {
+            panic!("test panic in client_authenticate");
+        }
+        let password = clientinfo.password.map(|p| p.expose());
+        match (clientinfo.username.and_then(|u| u.as_str()), password) {
+            (Some("super"), _) => AuthDecision::AllowSuperuser,
+            (_, Some(b"secret")) => AuthDecision::Allow,
+            (_, Some(b"wrong")) => AuthDecision::Deny(DenyReason::BadUsernameOrPassword),
+            _ => AuthDecision::Abstain,
+        }
+    }
+
+    fn client_check_acl(
+        &self,
+        clientinfo: &ClientInfo,
+        pubsub: PubSub,
+        topic: &str,
+        result: AclResult,
+    ) -> AclDecision {
+        report(Report {
+            hook: "client.check_acl",
+            clientinfo: Some(clientinfo),
+            pubsub: Some(pubsub),
+            topic: Some(topic),
+            acl: Some(result),
+            ..Default::default()
+        });
+        if topic.starts_with("panic/") {
+            panic!("test panic in client_check_acl");
+        } else if topic.starts_with("allowed/") {
+            AclDecision::Allow
+        } else if topic.starts_with("denied/") {
+            AclDecision::Deny
+        } else {
+            AclDecision::Abstain
+        }
+    }
+
+    fn client_subscribe(
+        &self,
+        clientinfo: &ClientInfo,
+        props: &Properties,
+        filters: &[TopicFilter],
+    ) -> FilterDecision {
+        report(Report {
+            hook: "client.subscribe",
+            clientinfo: Some(clientinfo),
+            props: Some(props),
+            filters: Some(filters),
+            ..Default::default()
+        });
+        if !filters
+            .iter()
+            .any(|f| matches!(f.topic, "rewrite/me" | "qos0/me" | "drop/me"))
+        {
+            return FilterDecision::Keep;
+        }
+        let changes = filters
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.topic != "drop/me")
+            .map(|(i, f)| match f.topic {
+                "rewrite/me" => FilterChange::rewrite(i, "rewritten/me"),
+                "qos0/me" => FilterChange {
+                    from: i,
+                    topic: None,
+                    qos: Some(QoS::AtMostOnce),
+                },
+                _ => FilterChange::keep(i),
+            })
+            .collect();
+        FilterDecision::Replace(changes)
+    }
+
+    fn client_unsubscribe(
+        &self,
+        clientinfo: &ClientInfo,
+        props: &Properties,
+        filters: &[TopicFilter],
+    ) -> FilterDecision {
+        report(Report {
+            hook: "client.unsubscribe",
+            clientinfo: Some(clientinfo),
+            props: Some(props),
+            filters: Some(filters),
+            ..Default::default()
+        });
+        match filters.iter().position(|f| f.topic == "rewrite/me") {
+            Some(_) => FilterDecision::Replace(
+                filters
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        if f.topic == "rewrite/me" {
+                            FilterChange::rewrite(i, "rewritten/me")
+                        } else {
+                            FilterChange::keep(i)
+                        }
+                    })
+                    .collect(),
+            ),
+            None => FilterDecision::Keep,
+        }
+    }
+
+    fn session_created(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
+        report(Report {
+            hook: "session.created",
+            clientinfo: Some(clientinfo),
+            sessinfo: Some(sessinfo),
+            ..Default::default()
+        });
+    }
+
+    fn session_subscribed(&self, clientinfo: &ClientInfo, topic: &str, opts: &SubOpts) {
+        report(Report {
+            hook: "session.subscribed",
+            clientinfo: Some(clientinfo),
+            topic: Some(topic),
+            opts: Some(opts),
+            ..Default::default()
+        });
+    }
+
+    fn session_unsubscribed(&self, clientinfo: &ClientInfo, topic: &str, opts: &SubOpts) {
+        report(Report {
+            hook: "session.unsubscribed",
+            clientinfo: Some(clientinfo),
+            topic: Some(topic),
+            opts: Some(opts),
+            ..Default::default()
+        });
+    }
+
+    fn session_resumed(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
+        report(Report {
+            hook: "session.resumed",
+            clientinfo: Some(clientinfo),
+            sessinfo: Some(sessinfo),
+            ..Default::default()
+        });
+    }
+
+    fn session_discarded(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
+        report(Report {
+            hook: "session.discarded",
+            clientinfo: Some(clientinfo),
+            sessinfo: Some(sessinfo),
+            ..Default::default()
+        });
+    }
+
+    fn session_takeovered(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
+        report(Report {
+            hook: "session.takeovered",
+            clientinfo: Some(clientinfo),
+            sessinfo: Some(sessinfo),
+            ..Default::default()
+        });
+    }
+
+    fn session_terminated(&self, clientinfo: &ClientInfo, reason: &Reason, sessinfo: &SessInfo) {
+        report(Report {
+            hook: "session.terminated",
+            clientinfo: Some(clientinfo),
+            reason: Some(reason.to_string()),
+            sessinfo: Some(sessinfo),
+            ..Default::default()
+        });
+    }
+
+    fn message_publish(&self, message: &Message) -> PublishDecision {
+        report(with_message("message.publish", message));
+        let topic = message.topic;
+        if topic.starts_with("panic/") {
+            panic!("test panic in message_publish");
+        } else if topic.starts_with("cancel/") {
+            PublishDecision::Cancel
+        } else if let Some(rest) = topic.strip_prefix("rewrite/") {
+            PublishDecision::Modify(MessageChange {
+                topic: Some(format!("rewritten/{rest}")),
+                payload: Some(message.payload.as_bytes().to_ascii_uppercase()),
+                ..Default::default()
+            })
+        } else if topic.starts_with("props/") {
+            PublishDecision::Modify(MessageChange {
+                properties: vec![NewProperty::UserProperties(vec![(
+                    b"via".to_vec(),
+                    b"rust".to_vec(),
+                )])],
+                ..Default::default()
+            })
+        } else {
+            PublishDecision::Continue
+        }
+    }
+
+    #[hook(topics = ["t/#", "up/#", "rewritten/#"])]
+    fn message_delivered(&self, clientinfo: &ClientInfo, message: &Message) -> DeliverDecision {
+        let mut r = with_message("message.delivered", message);
+        r.clientinfo = Some(clientinfo);
+        report(r);
+        if message.topic.starts_with("up/") {
+            DeliverDecision::Modify(MessageChange::payload(
+                message.payload.as_bytes().to_ascii_uppercase(),
+            ))
+        } else {
+            DeliverDecision::Continue
+        }
+    }
+
+    #[hook(topics = ["t/#"])]
+    fn message_acked(&self, clientinfo: &ClientInfo, message: &Message) {
+        let mut r = with_message("message.acked", message);
+        r.clientinfo = Some(clientinfo);
+        report(r);
+    }
+
+    #[hook(topics = ["nosub/#", "t/#"])]
+    fn message_dropped(&self, message: &Message, node: &str, reason: &Reason) {
+        let mut r = with_message("message.dropped", message);
+        r.node = Some(node);
+        r.reason = Some(reason.to_string());
+        report(r);
+    }
+}
