@@ -46,6 +46,10 @@ stop() ->
         _ -> [catch emqx_double_scenario:kill(Pid)
               || {_, Pid} <- ets:tab2list(emqx_double_channels)]
     end,
+    case whereis(emqx_double_sys) of
+        undefined -> ok;
+        SysPid -> exit(SysPid, kill)
+    end,
     case whereis(?MODULE) of
         undefined -> ok;
         Pid2 -> stop_server(Pid2)
@@ -57,11 +61,13 @@ stop_server(Pid) ->
     catch gen_server:stop(Pid),
     receive {'DOWN', Ref, process, Pid, _} -> ok after 5000 -> ok end.
 
-%% @doc Walk up from this module's beam directory (and from the current
-%% directory) until RelPath exists below a directory; return the full
-%% path or false.
+%% @doc Walk up from this module's beam directory, its source directory
+%% and the current directory until RelPath exists below a directory;
+%% return the full path or false.
 find_up(RelPath) ->
-    Starts = [filename:dirname(code:which(?MODULE)), element(2, file:get_cwd())],
+    Source = proplists:get_value(source, ?MODULE:module_info(compile), "."),
+    Starts = [filename:dirname(code:which(?MODULE)), filename:dirname(Source),
+              element(2, file:get_cwd())],
     find_up_from(Starts, RelPath).
 
 find_up_from([], _RelPath) -> false;
