@@ -23,14 +23,14 @@ start_drivers([]) ->
     logger:warning("emqx_rust_hook: no driver configured (set exhook.drivers = rust)"),
     ok;
 start_drivers([{Name, Opts}]) ->
-    emqx_rust_hook_sup:start_driver(Name, Opts);
+    emqx_rust_hook_driver:load(Name, Opts);
 start_drivers([{_, _} | _] = Drivers) ->
     logger:error("emqx_rust_hook: only one driver can run, got ~p", [[N || {N, _} <- Drivers]]),
     {error, {too_many_drivers, [N || {N, _} <- Drivers]}}.
 
 prep_stop(State) ->
     emqx_rust_hook_cli:unload(),
-    emqx_rust_hook_sup:stop_driver(),
+    emqx_rust_hook_driver:unload(),
     State.
 
 stop(_State) ->

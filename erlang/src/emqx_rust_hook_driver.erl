@@ -1,73 +1,51 @@
 %% @doc The `rust' driver: loads a hook library (`.so'), starts it with the driver
 %% configuration, registers exactly the hooks it implements, and undoes all of it on
-%% stop. It also writes the library's `tracing' output to the Erlang logger.
+%% unload. What is running is kept in `persistent_term' for the CLI.
 -module(emqx_rust_hook_driver).
--behaviour(gen_server).
 
 -include("emqx_rust_hook.hrl").
 
--export([start_link/2, stop/1, info/0, hooks/0]).
--export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+-export([load/2, unload/0, info/0]).
 
 -define(NIF, emqx_rust_hook_nif).
+-define(STATE, {?MODULE, running}).
 
--record(state, {name :: atom(), path :: string(), hooks = [] :: [#hook{}], priority = 0 :: integer()}).
-
-%% @doc Starts the driver `Name' with its options (from the plugin's app env).
--spec start_link(atom(), list()) -> {ok, pid()} | {error, term()}.
-start_link(Name, Opts) ->
-    gen_server:start_link({local, ?MODULE}, ?MODULE, {Name, Opts}, []).
-
-%% @doc Stops the driver: unregisters the hooks, then stops the library.
--spec stop(pid()) -> ok.
-stop(Pid) -> gen_server:stop(Pid).
-
-%% @doc The running driver: path, priority and registered hooks.
--spec info() -> map() | not_running.
-info() ->
-    try gen_server:call(?MODULE, info) catch exit:{noproc, _} -> not_running end.
-
-%% @doc The registered hooks.
--spec hooks() -> [#hook{}].
-hooks() ->
-    case info() of
-        not_running -> [];
-        #{hooks := Hooks} -> Hooks
-    end.
-
-init({rust, Opts}) ->
-    process_flag(trap_exit, true),
-    case load(Opts) of
-        {ok, State} -> {ok, State};
+%% @doc Starts the driver `Name' with its options (from the plugin's app env). Errors are
+%% logged with the library path and the reason, and returned; the node keeps running.
+-spec load(atom(), list()) -> ok | {error, term()}.
+load(rust, Opts) ->
+    case load_rust(Opts) of
+        ok -> ok;
         {error, Reason} ->
             logger:error("emqx_rust_hook: rust driver failed to start: ~ts",
                          [format_error(Reason)]),
-            {stop, Reason}
+            {error, Reason}
     end;
-init({Name, _Opts}) ->
+load(Name, _Opts) ->
     logger:error("emqx_rust_hook: unknown driver ~p (the only driver is rust)", [Name]),
-    {stop, {unknown_driver, Name}}.
+    {error, {unknown_driver, Name}}.
 
-handle_call(info, _From, State = #state{path = Path, hooks = Hooks, priority = Prio}) ->
-    {reply, #{path => Path, priority => Prio, hooks => Hooks}, State}.
+%% @doc Unregisters the hooks, then stops the library (its `terminate' runs).
+-spec unload() -> ok.
+unload() ->
+    case persistent_term:get(?STATE, undefined) of
+        undefined -> ok;
+        #{hooks := Hooks} ->
+            lists:foreach(fun unregister_hook/1, Hooks),
+            _ = persistent_term:erase(?STATE),
+            ?NIF:stop(),
+            ok
+    end.
 
-handle_cast(_Msg, State) -> {noreply, State}.
-
-handle_info({rust_log, Level, Target, Message}, State) ->
-    logger:log(Level, "~ts: ~ts", [Target, Message], #{domain => [emqx_rust_hook]}),
-    {noreply, State};
-handle_info(_Info, State) ->
-    {noreply, State}.
-
-terminate(_Reason, #state{hooks = Hooks}) ->
-    lists:foreach(fun unregister_hook/1, Hooks),
-    ?NIF:stop(),
-    ok.
+%% @doc The running driver: library path, priority and registered hooks.
+-spec info() -> #{path := string(), priority := integer(), hooks := [#hook{}]} | not_running.
+info() ->
+    persistent_term:get(?STATE, not_running).
 
 %%--------------------------------------------------------------------------------------
 %% Loading
 
-load(Opts) ->
+load_rust(Opts) ->
     case proplists:get_value(path, Opts) of
         undefined -> {error, no_path};
         Path0 ->
@@ -123,15 +101,19 @@ start_library(Path, Opts) ->
                emqx_version => emqx_version(),
                init_args => maps:from_list([{to_bin(K), to_bin(V)}
                                             || {K, V} <- proplists:get_value(init_args, Opts, [])]),
-               logger => self()},
+               logger => whereis(emqx_rust_hook_logger)},
     case ?NIF:start(Config) of
         {ok, Specs} ->
             Prio = proplists:get_value(hook_priority, Opts, 0),
             Hooks = [hook_record(Spec, Opts) || Spec <- Specs],
             lists:foreach(fun(H) -> register_hook(H, Prio) end, Hooks),
+            persistent_term:put(?STATE, #{path => Path, priority => Prio, hooks => Hooks}),
+            %% A library loaded before into an older instance of the module is freed
+            %% once no process runs that instance any more.
+            _ = code:soft_purge(?NIF),
             logger:info("emqx_rust_hook: loaded ~ts, hooks: ~p",
                         [Path, [H#hook.name || H <- Hooks]]),
-            {ok, #state{name = rust, path = Path, hooks = Hooks, priority = Prio}};
+            ok;
         {error, Reason} ->
             {error, {start_failed, Path, Reason}}
     end.
