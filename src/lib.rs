@@ -4,7 +4,7 @@
 //! hooks you need), put `#[emqx_rust_hook::export]` on the impl block, build the crate
 //! as a `cdylib`, and point the `emqx_rust_hook` plugin at the `.so`:
 //!
-//! ```ignore
+//! ```text
 //! use emqx_rust_hook::prelude::*;
 //!
 //! struct MyHooks;
