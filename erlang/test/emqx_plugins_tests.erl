@@ -14,7 +14,7 @@
 
 %% dummy_plugin application callbacks: report to the test process
 start(_Type, _Args) ->
-    notify({started, application:get_all_env(dummy_plugin)}),
+    notify({started, lists:sort(application:get_all_env(dummy_plugin))}),
     supervisor:start_link(?MODULE, []).
 
 prep_stop(State) ->
