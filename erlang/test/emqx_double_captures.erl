@@ -43,7 +43,7 @@ files() ->
     [filename:join(dir(), F) || F <- ?FILES].
 
 %% @doc Every captured call of both files, in file order:
-%% [#{hook => atom(), pid => "<0.331.0>", args => [term()], file => Name}].
+%% [#{hook => atom(), pid => "<0.331.0>", args => [term()]}].
 all() ->
     lists:append([file(F) || F <- files()]).
 
@@ -65,8 +65,7 @@ file(File) ->
                false -> filename:join(dir(), File)
            end,
     {ok, Bin} = file:read_file(Path),
-    Name = filename:basename(Path),
-    [C#{file => Name} || C <- parse(unicode:characters_to_list(Bin))].
+    parse(unicode:characters_to_list(Bin)).
 
 %% @doc Parse the text of a capture log.
 parse(Text) ->

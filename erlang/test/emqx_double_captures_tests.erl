@@ -8,6 +8,7 @@ all_calls_test() ->
     ?assertEqual(67, length(All)),
     ?assertMatch(#{hook := 'client.connect', pid := "<0.331.0>"}, hd(All)),
     ?assertMatch(#{hook := 'client.disconnected', pid := "<0.404.0>"}, lists:last(All)),
+    ?assertEqual([[args, hook, pid]], lists:usort([lists:sort(maps:keys(C)) || C <- All])),
     %% every call has the arity of its hookpoint (acc included)
     Arity = maps:from_list(emqx_double_recorder:hookpoints()),
     [?assertEqual(maps:get(H, Arity), length(A)) || #{hook := H, args := A} <- All].
