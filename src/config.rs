@@ -1,5 +1,6 @@
 //! The driver configuration handed to [`Hooks::init`](crate::Hooks::init).
 
+use crate::exec::Overflow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +26,10 @@ pub struct Config {
     pub pool_size: usize,
     /// `failed_action`.
     pub failed_action: FailedAction,
+    /// `notify_queue_size`: notifications that may wait for the workers.
+    pub queue_size: usize,
+    /// `overflow`: which notification a full queue drops.
+    pub overflow: Overflow,
     /// The EMQX version the plugin runs in, e.g. `"4.2.14"`.
     pub emqx_version: String,
     /// User-defined `exhook.drivers.rust.init.<key> = <value>` settings.
@@ -38,6 +43,8 @@ impl Default for Config {
             call_timeout: Duration::from_secs(5),
             pool_size: 8,
             failed_action: FailedAction::Ignore,
+            queue_size: 10_000,
+            overflow: Overflow::DropNewest,
             emqx_version: String::new(),
             args: BTreeMap::new(),
         }

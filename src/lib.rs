@@ -33,6 +33,7 @@ pub mod decision;
 // binary, which runs without a BEAM; the integration tests in tests/ run them for real.
 #[cfg(not(test))]
 pub mod erl;
+pub mod exec;
 pub mod hookpoint;
 pub mod hooks;
 #[cfg(not(test))]

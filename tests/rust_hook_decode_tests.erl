@@ -8,7 +8,7 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
--import(rust_hook_test_util, [reports/1, get/2]).
+-import(rust_hook_test_util, [reports/1, await_reports/2, get/2]).
 
 -define(FOLDS, ['client.connect', 'client.connack', 'client.authenticate',
                 'client.check_acl', 'client.subscribe', 'client.unsubscribe',
@@ -46,8 +46,9 @@ all_hooks_covered() ->
 check_call(#{hook := Hook, args := Args}) ->
     rust_hook_test_util:flush_reports(),
     _ = run(Hook, Args),
-    Reports = reports(atom_to_binary(Hook, utf8)),
-    case expected_count(Hook, Args) of
+    Expected = expected_count(Hook, Args),
+    Reports = await_reports(atom_to_binary(Hook, utf8), Expected),
+    case Expected of
         0 -> ?assertEqual({Hook, []}, {Hook, Reports});
         1 ->
             ?assertMatch({_, [_]}, {Hook, Reports}),
@@ -208,14 +209,14 @@ v43_shapes() ->
              username => undefined, proto_name => <<"MQTT-SN">>, conn_props => #{}},
     ok = run('client.connected', [#{clientid => <<"gw">>, zone => undefined,
                                     protocol => 'mqtt-sn', peerhost => undefined}, Conn]),
-    [R] = reports(<<"client.connected">>),
+    [R] = await_reports(<<"client.connected">>, 1),
     ?assertEqual(undefined, get([<<"conninfo">>, <<"proto_ver">>], R)),
     ?assertEqual(undefined, get([<<"conninfo">>, <<"peername">>], R)),
     ?assertEqual(undefined, get([<<"clientinfo">>, <<"zone">>], R)),
     ?assertEqual(<<"mqtt-sn">>, get([<<"clientinfo">>, <<"protocol">>], R)),
     %% session.terminated with a 4.3 unwrapped reason, and a WebSocket close code.
     ok = run('client.disconnected', [#{clientid => <<"ws">>}, 1005, Conn]),
-    [D] = reports(<<"client.disconnected">>),
+    [D] = await_reports(<<"client.disconnected">>, 1),
     ?assertEqual(<<"1005">>, get(<<"reason">>, D)).
 
 malformed() ->

@@ -4,7 +4,7 @@
 -module(rust_hook_test_util).
 
 -export([lib/1, start/1, start/2, stop/0, with_plugin/3]).
--export([probe_start/0, probe_stop/0, reports/0, reports/1, flush_reports/0]).
+-export([probe_start/0, probe_stop/0, reports/0, reports/1, await_reports/2, flush_reports/0]).
 -export([get/2, norm/1, capture_logs/1]).
 
 %% @doc The built library `native/<Name>' (release build).
@@ -93,6 +93,22 @@ key(K) -> K.
 %% @doc The reports of one hook (a binary such as <<"client.connect">>).
 reports(Hook) ->
     [R || R <- reports(), get(<<"hook">>, R) =:= Hook].
+
+%% @doc The reports of `Hook', waiting up to 2 s for `N' of them (notifications run on
+%% the SDK's workers, after the hook call returned). For `N = 0', waits 100 ms and
+%% returns what came.
+await_reports(Hook, 0) ->
+    timer:sleep(100),
+    reports(Hook);
+await_reports(Hook, N) ->
+    await_reports(Hook, N, erlang:monotonic_time(millisecond) + 2000, []).
+
+await_reports(Hook, N, Deadline, Acc0) ->
+    Acc = Acc0 ++ reports(Hook),
+    case length(Acc) >= N orelse erlang:monotonic_time(millisecond) > Deadline of
+        true -> Acc;
+        false -> timer:sleep(5), await_reports(Hook, N, Deadline, Acc)
+    end.
 
 %% @doc Drops the pending reports.
 flush_reports() -> _ = reports(), ok.

@@ -26,10 +26,11 @@ cli(["status"]) ->
     end;
 cli(["stats"]) ->
     Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
-    [emqx_ctl:print("~-22s calls=~p errors=~p panics=~p~n",
-                    [Hook, maps:get(calls, S), maps:get(errors, S), maps:get(panics, S)])
+    [emqx_ctl:print("~-22s ~ts~n", [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S)])
+                                            || K <- [calls, errors, panics, timeouts,
+                                                     overloads, dropped]]])
      || {Hook, S} <- lists:sort(maps:to_list(Stats))],
     ok;
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
-                    {"rust_hook stats", "Show per-hook call, error and panic counters"}]).
+                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped"}]).

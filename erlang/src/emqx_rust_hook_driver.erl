@@ -98,6 +98,8 @@ start_library(Path, Opts) ->
                call_timeout => proplists:get_value(call_timeout, Opts, 5000),
                pool_size => proplists:get_value(pool_size, Opts, 8),
                failed_action => proplists:get_value(failed_action, Opts, ignore),
+               queue_size => proplists:get_value(queue_size, Opts, 10000),
+               overflow => proplists:get_value(overflow, Opts, drop_newest),
                emqx_version => emqx_version(),
                init_args => maps:from_list([{to_bin(K), to_bin(V)}
                                             || {K, V} <- proplists:get_value(init_args, Opts, [])]),

@@ -2,8 +2,11 @@
 %%
 %% Each callback hands EMQX's own terms to the Rust library (decoding happens in Rust),
 %% and returns the library's answer, which the SDK already shaped as EMQX expects
-%% (`ok', `{ok, Acc}', `{stop, Acc}'). When the library fails (bad input, an invalid
-%% decision, a panic) the callback logs it and applies the hook's failure policy.
+%% (`ok', `{ok, Acc}', `{stop, Acc}'). Where the hook runs is its mode: `inline' (on
+%% this process's scheduler), `pool' (on the SDK's workers; this process waits at most
+%% `call_timeout'), `queue' (handed to the SDK's workers; this process goes on at once).
+%% When the library fails (bad input, an invalid decision, a panic, a timeout, an
+%% overload) the callback logs it and applies the hook's failure policy.
 %% Message hooks with topic filters are filtered here, before Rust is called.
 -module(emqx_rust_hook_handler).
 
@@ -20,6 +23,8 @@
 -export([callback/1, fallback/3, wanted/2]).
 
 -define(NIF, emqx_rust_hook_nif).
+%% How long to wait for an answer the worker already committed to send.
+-define(COMMITTED_REPLY_WAIT, 1000).
 
 %% @doc The callback function registered for a hookpoint.
 -spec callback(atom()) -> atom().
@@ -28,81 +33,125 @@ callback(HookPoint) ->
                                     || C <- atom_to_list(HookPoint)]).
 
 on_client_connect(ConnInfo, Props, H) ->
-    result(H, Props, ?NIF:client_connect(tag(H), ConnInfo, Props)).
+    Tag = tag(H),
+    result(H, Props, await(H, Tag, ?NIF:client_connect(Tag, ConnInfo, Props))).
 
 on_client_connack(ConnInfo, Rc, Props, H) ->
-    result(H, Props, ?NIF:client_connack(tag(H), ConnInfo, Rc, Props)).
+    Tag = tag(H),
+    result(H, Props, await(H, Tag, ?NIF:client_connack(Tag, ConnInfo, Rc, Props))).
 
 on_client_connected(ClientInfo, ConnInfo, H) ->
-    result(H, ok, ?NIF:client_connected(tag(H), ClientInfo, ConnInfo)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:client_connected(Tag, ClientInfo, ConnInfo))).
 
 on_client_disconnected(ClientInfo, Reason, ConnInfo, H) ->
-    result(H, ok, ?NIF:client_disconnected(tag(H), ClientInfo, Reason, ConnInfo)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:client_disconnected(Tag, ClientInfo, Reason, ConnInfo))).
 
 on_client_authenticate(ClientInfo, Acc, H) ->
-    result(H, Acc, ?NIF:client_authenticate(tag(H), ClientInfo, Acc)).
+    Tag = tag(H),
+    result(H, Acc, await(H, Tag, ?NIF:client_authenticate(Tag, ClientInfo, Acc))).
 
 on_client_check_acl(ClientInfo, PubSub, Topic, Acc, H) ->
-    result(H, Acc, ?NIF:client_check_acl(tag(H), ClientInfo, PubSub, Topic, Acc)).
+    Tag = tag(H),
+    result(H, Acc, await(H, Tag, ?NIF:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc))).
 
 on_client_subscribe(ClientInfo, Props, Filters, H) ->
-    result(H, Filters, ?NIF:client_subscribe(tag(H), ClientInfo, Props, Filters)).
+    Tag = tag(H),
+    result(H, Filters, await(H, Tag, ?NIF:client_subscribe(Tag, ClientInfo, Props, Filters))).
 
 on_client_unsubscribe(ClientInfo, Props, Filters, H) ->
-    result(H, Filters, ?NIF:client_unsubscribe(tag(H), ClientInfo, Props, Filters)).
+    Tag = tag(H),
+    result(H, Filters, await(H, Tag, ?NIF:client_unsubscribe(Tag, ClientInfo, Props, Filters))).
 
 on_session_created(ClientInfo, SessInfo, H) ->
-    result(H, ok, ?NIF:session_created(tag(H), ClientInfo, SessInfo)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:session_created(Tag, ClientInfo, SessInfo))).
 
 on_session_subscribed(ClientInfo, Topic, SubOpts, H) ->
-    result(H, ok, ?NIF:session_subscribed(tag(H), ClientInfo, Topic, SubOpts)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:session_subscribed(Tag, ClientInfo, Topic, SubOpts))).
 
 on_session_unsubscribed(ClientInfo, Topic, SubOpts, H) ->
-    result(H, ok, ?NIF:session_unsubscribed(tag(H), ClientInfo, Topic, SubOpts)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts))).
 
 on_session_resumed(ClientInfo, SessInfo, H) ->
-    result(H, ok, ?NIF:session_resumed(tag(H), ClientInfo, SessInfo)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:session_resumed(Tag, ClientInfo, SessInfo))).
 
 on_session_discarded(ClientInfo, SessInfo, H) ->
-    result(H, ok, ?NIF:session_discarded(tag(H), ClientInfo, SessInfo)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:session_discarded(Tag, ClientInfo, SessInfo))).
 
 on_session_takeovered(ClientInfo, SessInfo, H) ->
-    result(H, ok, ?NIF:session_takeovered(tag(H), ClientInfo, SessInfo)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:session_takeovered(Tag, ClientInfo, SessInfo))).
 
 on_session_terminated(ClientInfo, Reason, SessInfo, H) ->
-    result(H, ok, ?NIF:session_terminated(tag(H), ClientInfo, Reason, SessInfo)).
+    Tag = tag(H),
+    result(H, ok, await(H, Tag, ?NIF:session_terminated(Tag, ClientInfo, Reason, SessInfo))).
 
 on_message_publish(Msg, H) ->
     case wanted(Msg, H) of
-        true -> result(H, Msg, ?NIF:message_publish(tag(H), Msg));
+        true ->
+            Tag = tag(H),
+            result(H, Msg, await(H, Tag, ?NIF:message_publish(Tag, Msg)));
         false -> ok
     end.
 
 on_message_delivered(ClientInfo, Msg, H) ->
     case wanted(Msg, H) of
-        true -> result(H, Msg, ?NIF:message_delivered(tag(H), ClientInfo, Msg));
+        true ->
+            Tag = tag(H),
+            result(H, Msg, await(H, Tag, ?NIF:message_delivered(Tag, ClientInfo, Msg)));
         false -> ok
     end.
 
 on_message_acked(ClientInfo, Msg, H) ->
     case wanted(Msg, H) of
-        true -> result(H, ok, ?NIF:message_acked(tag(H), ClientInfo, Msg));
+        true ->
+            Tag = tag(H),
+            result(H, ok, await(H, Tag, ?NIF:message_acked(Tag, ClientInfo, Msg)));
         false -> ok
     end.
 
 on_message_dropped(Msg, Node, Reason, H) ->
     case wanted(Msg, H) of
-        true -> result(H, ok, ?NIF:message_dropped(tag(H), Msg, Node, Reason));
+        true ->
+            Tag = tag(H),
+            result(H, ok, await(H, Tag, ?NIF:message_dropped(Tag, Msg, Node, Reason)));
         false -> ok
     end.
 
-tag(#hook{}) -> inline.
+%% How the call runs: `inline' and `queue' name themselves; a pool call is tagged with a
+%% fresh reference, which its answer `{Ref, Result}' carries.
+tag(#hook{mode = pool}) -> make_ref();
+tag(#hook{mode = Mode}) -> Mode.
+
+%% Waits for a pool call's answer, at most the hook's timeout. On timeout the call is
+%% cancelled, so that a late answer is never sent; if the answer was already on its way,
+%% it is received (it is microseconds away).
+await(#hook{timeout = Timeout}, Ref, {pending, Job}) ->
+    receive
+        {Ref, Result} -> Result
+    after Timeout ->
+        case ?NIF:cancel(Job) of
+            true ->
+                {error, timeout, <<"no answer within call_timeout">>};
+            false ->
+                receive {Ref, Result} -> Result
+                after ?COMMITTED_REPLY_WAIT -> {error, timeout, <<"answer lost">>}
+                end
+        end
+    end;
+await(_H, _Tag, Result) ->
+    Result.
 
 %% Passes the library's answer on, or logs its failure and applies the failure policy.
 result(_H, _Acc, ok) -> ok;
 result(H, Acc, {error, Kind, Message}) ->
-    logger:error("emqx_rust_hook: ~ts failed (~p): ~ts; applying failed_action ~p",
-                 [H#hook.name, Kind, Message, H#hook.failed_action]),
+    emqx_rust_hook_logger:failure(H#hook.name, Kind, Message, H#hook.failed_action),
     fallback(H#hook.name, H#hook.failed_action, Acc);
 result(_H, _Acc, Result) -> Result.
 

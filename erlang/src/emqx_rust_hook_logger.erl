@@ -1,16 +1,44 @@
-%% @doc Writes the Rust library's `tracing' output to the Erlang logger. The SDK sends
-%% `{rust_log, Level, Target, Message}' here from its log thread.
+%% @doc The plugin's log: writes the Rust library's `tracing' output to the Erlang
+%% logger (the SDK sends `{rust_log, Level, Target, Message}' here from its log thread),
+%% and logs hook failures at most once per second per hook and kind, with the number of
+%% failures not logged in between, so that an outage cannot flood the broker's log.
 -module(emqx_rust_hook_logger).
 -behaviour(gen_server).
 
--export([start_link/0]).
+-export([start_link/0, failure/4]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
-%% @doc Starts the registered log sink.
+-define(TAB, emqx_rust_hook_failures).
+
+%% @doc Starts the registered log sink (it owns the failure table).
 start_link() ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
 
-init([]) -> {ok, #{}}.
+%% @doc Logs a failed hook call (rate-limited); runs in the caller's process.
+-spec failure(atom(), atom(), binary(), ignore | deny) -> ok.
+failure(Hook, Kind, Message, Action) ->
+    Now = erlang:monotonic_time(second),
+    Key = {Hook, Kind},
+    Skipped = try ets:lookup(?TAB, Key) of
+                  [{_, Now, _}] -> _ = ets:update_counter(?TAB, Key, {3, 1}), skip;
+                  [{_, _Then, Before}] -> ets:insert(?TAB, {Key, Now, 0}), Before;
+                  [] -> ets:insert(?TAB, {Key, Now, 0}), 0
+              catch error:badarg -> 0 % the plugin is stopping
+              end,
+    case Skipped of
+        skip -> ok;
+        0 ->
+            logger:error("emqx_rust_hook: ~ts failed (~p): ~ts; failed_action ~p",
+                         [Hook, Kind, Message, Action]);
+        N ->
+            logger:error("emqx_rust_hook: ~ts failed (~p): ~ts; failed_action ~p "
+                         "(~p more such failures in the last second not logged)",
+                         [Hook, Kind, Message, Action, N])
+    end.
+
+init([]) ->
+    _ = ets:new(?TAB, [named_table, public, set, {write_concurrency, true}]),
+    {ok, #{}}.
 
 handle_call(_Req, _From, State) -> {reply, ignored, State}.
 

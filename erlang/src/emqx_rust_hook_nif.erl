@@ -4,13 +4,16 @@
 %% (the SDK writes them; users only write trait methods). Until `load/1' has loaded a
 %% library, every stub fails with `{nif_not_loaded, Function}'.
 %%
-%% Hook functions take `Tag' first (`inline': run on the caller's scheduler) and then
-%% the hook's arguments, accumulator last. They return what EMQX expects from a
-%% callback (`ok', `{ok, Acc}', `{stop, Acc}') or `{error, Kind, Message}'.
+%% Hook functions take `Tag' first and then the hook's arguments, accumulator last.
+%% `Tag' is `inline' (run now, on the caller's scheduler), `queue' (hand to the SDK's
+%% notification workers and return `ok' at once) or a reference (run on the hook's
+%% worker pool: returns `{pending, Job}', and the answer arrives as `{Ref, Result}').
+%% They return what EMQX expects from a callback (`ok', `{ok, Acc}', `{stop, Acc}') or
+%% `{error, Kind, Message}'.
 -module(emqx_rust_hook_nif).
 
 -export([load/1, is_loaded/0]).
--export([start/1, stop/0, stats/0]).
+-export([start/1, stop/0, stats/0, cancel/1]).
 -export([client_connect/3, client_connack/4, client_connected/3, client_disconnected/4,
          client_authenticate/3, client_check_acl/5, client_subscribe/4,
          client_unsubscribe/4, session_created/3, session_subscribed/4,
@@ -44,8 +47,10 @@ strip_so(Path) ->
 start(_Config) -> ?NOT_LOADED.
 %% @doc Runs the library's terminate and drops it.
 stop() -> ?NOT_LOADED.
-%% @doc Per-hook call, error and panic counters.
+%% @doc Per-hook counters: calls, errors, panics, timeouts, overloads, dropped.
 stats() -> ?NOT_LOADED.
+%% @doc Gives up waiting for a pool call: `true' when no answer will be sent.
+cancel(_Job) -> ?NOT_LOADED.
 
 client_connect(_Tag, _ConnInfo, _Props) -> ?NOT_LOADED.
 client_connack(_Tag, _ConnInfo, _Rc, _Props) -> ?NOT_LOADED.

@@ -17,5 +17,6 @@ rustler::atoms! {
     dup, retain, sys, properties, allow_publish, puback_props, retained, deliver_begin_at,
     // driver config and spec
     path, call_timeout, pool_size, failed_action, emqx_version, init_args, logger, topics,
-    mode, node, calls, errors, panics, hooks, library,
+    mode, node, calls, errors, panics, timeouts, overloads, dropped, hooks, library,
+    queue_size, overflow, drop_oldest,
 }

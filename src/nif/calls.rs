@@ -7,11 +7,13 @@
 //! `panic`), on which the plugin applies the hook's failure policy.
 
 use super::atoms;
-use super::decode;
-use super::dispatch::{dispatch, CallError};
-use super::entry::{library, slot, Slot};
-use super::instance::Instance;
+use super::dispatch::run_call;
+use super::entry::{library, slot};
+use super::exec::Executor;
+use super::instance::{Core, HookStats, Instance};
+use super::job;
 use crate::config::{Config, FailedAction};
+use crate::exec::Overflow;
 use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::{HookSpec, Mode};
 use crate::topic::validate_filter;
@@ -19,13 +21,6 @@ use rustler::{Atom, Binary, Encoder, Env, LocalPid, Term};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Stops a library: its `terminate` runs once, with panics contained.
-pub fn shutdown(instance: &Instance) {
-    if let Err(msg) = crate::panic::contain(|| instance.hooks.terminate()) {
-        tracing::error!("terminate panicked: {msg}");
-    }
-}
 
 fn error_term<'a>(env: Env<'a>, kind: Atom, msg: &str) -> Term<'a> {
     (atoms::error(), kind, msg).encode(env)
@@ -64,6 +59,12 @@ fn config_from(map: Term) -> Result<Config, String> {
         } else {
             FailedAction::Ignore
         };
+    }
+    if let Ok(t) = map.map_get(atoms::queue_size()) {
+        c.queue_size = t.decode::<usize>().ok().filter(|n| *n > 0).ok_or("config: queue_size must be >= 1")?;
+    }
+    if let Ok(t) = map.map_get(atoms::overflow()) {
+        c.overflow = if atoms::drop_oldest() == t { Overflow::DropOldest } else { Overflow::DropNewest };
     }
     c.emqx_version = get_bin(map, atoms::emqx_version()).unwrap_or_default();
     if let Ok(args) = map.map_get(atoms::init_args()) {
@@ -109,6 +110,21 @@ fn check_specs(specs: &[HookSpec]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Fills in the default mode of each hook: the pool for hooks that decide, the
+/// notification queue for the others.
+fn resolve_modes(specs: &[HookSpec]) -> Vec<HookSpec> {
+    specs
+        .iter()
+        .map(|s| HookSpec {
+            mode: Some(s.mode.unwrap_or(match s.hook.kind() {
+                HookKind::Fold => Mode::Pool,
+                HookKind::Notify => Mode::Queue,
+            })),
+            ..*s
+        })
+        .collect()
 }
 
 fn spec_term<'a>(env: Env<'a>, s: &HookSpec) -> Term<'a> {
@@ -159,32 +175,41 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
         Ok(Err(e)) => return fail(format!("{} init failed: {e}", lib.type_name)),
         Err(panic) => return fail(format!("{} init panicked: {panic}", lib.type_name)),
     };
-    let instance = Arc::new(Instance::new(built, lib.specs.to_vec()));
-    let specs: Vec<Term> = instance.specs.iter().map(|s| spec_term(env, s)).collect();
-    *guard = Some(instance);
+    let core = Arc::new(Core::new(built, resolve_modes(lib.specs)));
+    let exec = match Executor::start(&core, &config) {
+        Ok(exec) => exec,
+        Err(e) => return fail(format!("cannot start worker threads: {e}")),
+    };
+    let specs: Vec<Term> = core.specs.iter().map(|s| spec_term(env, s)).collect();
+    *guard = Some(Arc::new(Instance { core, exec }));
     (atoms::ok(), specs).encode(env)
 }
 
 /// `stop() -> ok`: runs the library's `terminate` and drops it.
 #[rustler::nif(schedule = "DirtyIo")]
 fn stop(env: Env) -> Atom {
-    if let Some(instance) = slot(env).and_then(|s| s.instance.write().take()) {
-        shutdown(&instance);
+    let instance = slot(env).and_then(|s| s.instance.write().take());
+    if let Some(instance) = instance {
+        instance.shutdown();
     }
     atoms::ok()
 }
 
-/// `stats() -> #{HookPoint => #{calls, errors, panics}}` for the implemented hooks.
+/// `stats() -> #{HookPoint => #{calls, errors, panics, timeouts, overloads, dropped}}`
+/// for the implemented hooks.
 #[rustler::nif]
 fn stats(env: Env) -> Term {
     let mut map = Term::map_new(env);
     if let Some(inst) = slot(env).and_then(|s| s.instance.read().clone()) {
-        for spec in &inst.specs {
-            let s = inst.stats(spec.hook);
+        for spec in &inst.core.specs {
+            let s = inst.core.stats(spec.hook);
             let entry = rustler::term_map!(env, {
                 atoms::calls() => s.calls.load(Ordering::Relaxed),
                 atoms::errors() => s.errors.load(Ordering::Relaxed),
                 atoms::panics() => s.panics.load(Ordering::Relaxed),
+                atoms::timeouts() => s.timeouts.load(Ordering::Relaxed),
+                atoms::overloads() => s.overloads.load(Ordering::Relaxed),
+                atoms::dropped() => s.dropped.load(Ordering::Relaxed),
             });
             let key = Atom::from_str(env, spec.hook.name()).expect("hook atom");
             map = map.map_put(key, entry).unwrap_or(map);
@@ -193,59 +218,38 @@ fn stats(env: Env) -> Term {
     map
 }
 
-/// Runs one hook call inline and reports failures as `{error, Kind, Message}`.
-fn call<'a>(env: Env<'a>, hook: HookPoint, _tag: Term<'a>, args: &[Term<'a>]) -> Term<'a> {
-    let Some(slot): Option<&Slot> = slot(env) else {
+/// Runs one hook call as `tag` says: `inline` now, `queue` on the notification shards,
+/// a reference on the hook's pool (the answer comes as `{Tag, Result}`).
+fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> Term<'a> {
+    let Some(slot) = slot(env) else {
         return error_term(env, atoms::not_started(), "the hook library is not loaded");
     };
     let guard = slot.instance.read();
     let Some(inst) = guard.as_ref() else {
         return error_term(env, atoms::not_started(), "the hook library is not started");
     };
-    inst.count_call(hook);
-    match crate::erl::with_process_env(env, || dispatch(env, inst, hook, args)) {
-        Ok(result) => result,
-        Err(err) => failed(env, inst, hook, args, err),
-    }
-}
-
-/// Counts and logs a failed call and builds its error term. The client id is logged;
-/// the password never is.
-fn failed<'a>(
-    env: Env<'a>,
-    inst: &Instance,
-    hook: HookPoint,
-    args: &[Term<'a>],
-    err: CallError,
-) -> Term<'a> {
-    let stats = inst.stats(hook);
-    let kind = match &err {
-        CallError::Decode(_) => atoms::decode(),
-        CallError::Encode(_) => atoms::encode(),
-        CallError::Panic(_) => atoms::panic(),
-    };
-    if matches!(err, CallError::Panic(_)) {
-        stats.panics.fetch_add(1, Ordering::Relaxed);
+    HookStats::bump(&inst.core.stats(hook).calls);
+    if atoms::inline() == tag {
+        crate::erl::with_process_env(env, || run_call(env, &inst.core, hook, args))
+    } else if atoms::queue() == tag {
+        inst.exec.enqueue(env, &inst.core, hook, args)
     } else {
-        stats.errors.fetch_add(1, Ordering::Relaxed);
+        inst.exec.submit(env, &inst.core, hook, tag, args)
     }
-    let msg = format!("{hook} ({}): {err}", client_for_log(hook, args));
-    error_term(env, kind, &msg)
 }
 
-/// Who the failed call was about: the client id of the clientinfo/conninfo argument,
-/// or the publisher of the message. Never the password.
-fn client_for_log(hook: HookPoint, args: &[Term]) -> String {
-    let from_map = |t: Term| format!("clientid {:?}", decode::clientid_for_log(t));
-    match hook {
-        HookPoint::MessagePublish | HookPoint::MessageDropped => args
-            .first()
-            .and_then(|m| decode::tuple(*m))
-            .and_then(|f| f.get(3).and_then(|from| from.decode::<Binary>().ok()))
-            .map(|b| format!("from {:?}", String::from_utf8_lossy(b.as_slice())))
-            .unwrap_or_else(|| "from a system publisher".to_string()),
-        _ => args.first().map(|t| from_map(*t)).unwrap_or_default(),
+/// `cancel(Handle) -> boolean()`: the caller of a pool call stops waiting. `true`: no
+/// answer will be sent; `false`: the answer is already on its way (receive it).
+#[rustler::nif]
+fn cancel(env: Env, handle: Term) -> bool {
+    let Some(state) = job::get(handle) else { return false };
+    let abandoned = state.abandon();
+    if abandoned {
+        if let Some(inst) = slot(env).and_then(|s| s.instance.read().clone()) {
+            HookStats::bump(&inst.core.stats(state.hook).timeouts);
+        }
     }
+    abandoned
 }
 
 macro_rules! hook_nifs {

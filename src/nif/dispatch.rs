@@ -3,7 +3,8 @@
 
 use super::decode::{self as d, DecodeError};
 use super::encode::{self as e, EncodeError};
-use super::instance::Instance;
+use super::atoms;
+use super::instance::{Core, HookStats};
 use crate::hookpoint::HookPoint;
 use rustler::{Encoder, Env, Term};
 
@@ -24,11 +25,11 @@ pub enum CallError {
 /// Runs `hook` with `args` (the hook's arguments, accumulator last) on `inst`.
 pub fn dispatch<'a>(
     env: Env<'a>,
-    inst: &Instance,
+    core: &Core,
     hook: HookPoint,
     args: &[Term<'a>],
 ) -> Result<Term<'a>, CallError> {
-    let h = &*inst.hooks;
+    let h = &*core.hooks;
     let ok = || super::atoms::ok().encode(env);
     use HookPoint::*;
     Ok(match (hook, args) {
@@ -145,4 +146,47 @@ pub fn dispatch<'a>(
 /// Runs user code with panics contained.
 fn user<T>(f: impl FnOnce() -> T) -> Result<T, CallError> {
     crate::panic::contain(f).map_err(CallError::Panic)
+}
+
+/// Runs one call and returns what EMQX expects, or `{error, Kind, Message}` (counted).
+pub fn run_call<'a>(env: Env<'a>, core: &Core, hook: HookPoint, args: &[Term<'a>]) -> Term<'a> {
+    match dispatch(env, core, hook, args) {
+        Ok(result) => result,
+        Err(err) => failed(env, core, hook, args, err),
+    }
+}
+
+/// Counts a failed call and builds its error term. The client id is named; the password
+/// never is.
+fn failed<'a>(env: Env<'a>, core: &Core, hook: HookPoint, args: &[Term<'a>], err: CallError) -> Term<'a> {
+    let stats = core.stats(hook);
+    let kind = match &err {
+        CallError::Decode(_) => atoms::decode(),
+        CallError::Encode(_) => atoms::encode(),
+        CallError::Panic(_) => atoms::panic(),
+    };
+    if matches!(err, CallError::Panic(_)) {
+        HookStats::bump(&stats.panics);
+    } else {
+        HookStats::bump(&stats.errors);
+    }
+    let msg = format!("{hook} ({}): {err}", client_for_log(hook, args));
+    (atoms::error(), kind, msg).encode(env)
+}
+
+/// Who the failed call was about: the client id of the clientinfo/conninfo argument,
+/// or the publisher of the message.
+fn client_for_log(hook: HookPoint, args: &[Term]) -> String {
+    match hook {
+        HookPoint::MessagePublish | HookPoint::MessageDropped => args
+            .first()
+            .and_then(|m| d::tuple(*m))
+            .and_then(|f| f.get(3).and_then(|from| from.decode::<rustler::Binary>().ok()))
+            .map(|b| format!("from {:?}", String::from_utf8_lossy(b.as_slice())))
+            .unwrap_or_else(|| "from a system publisher".to_string()),
+        _ => args
+            .first()
+            .map(|t| format!("clientid {:?}", d::clientid_for_log(*t)))
+            .unwrap_or_default(),
+    }
 }

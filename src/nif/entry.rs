@@ -58,11 +58,10 @@ static ENTRY: OnceLock<Entry> = OnceLock::new();
 /// The Erlang module every hook library is loaded into.
 const MODULE: &std::ffi::CStr = c"emqx_rust_hook_nif";
 
-unsafe extern "C" fn load(
-    _env: *mut ErlNifEnv,
-    priv_data: *mut *mut c_void,
-    _info: ErlNifTerm,
-) -> c_int {
+unsafe extern "C" fn load(env: *mut ErlNifEnv, priv_data: *mut *mut c_void, _info: ErlNifTerm) -> c_int {
+    if !super::job::open_type(env) {
+        return 1;
+    }
     let slot = Box::new(Slot {
         instance: RwLock::new(None),
     });
@@ -87,7 +86,7 @@ unsafe extern "C" fn unload(_env: *mut ErlNifEnv, priv_data: *mut c_void) {
     let slot = Box::from_raw(priv_data as *mut Slot);
     let instance = slot.instance.write().take();
     if let Some(instance) = instance {
-        super::calls::shutdown(&instance);
+        instance.shutdown();
     }
 }
 

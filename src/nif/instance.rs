@@ -1,9 +1,12 @@
-//! A started hook library: the user's value, its configuration and its counters.
+//! A started hook library: the user's value and its counters (`Core`, shared with the
+//! worker threads) and the workers themselves (`Executor`).
 
+use super::exec::Executor;
 use crate::hookpoint::HookPoint;
 use crate::hooks::Hooks;
 use crate::spec::HookSpec;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Per-hook counters, read by the plugin's `stats` command.
 #[derive(Default)]
@@ -14,34 +17,57 @@ pub struct HookStats {
     pub errors: AtomicU64,
     /// Calls in which the user's code panicked.
     pub panics: AtomicU64,
+    /// Pool calls whose caller stopped waiting (`call_timeout`).
+    pub timeouts: AtomicU64,
+    /// Pool calls refused because the hook's queue was full.
+    pub overloads: AtomicU64,
+    /// Notifications dropped because the queue was full (or the library stopped).
+    pub dropped: AtomicU64,
 }
 
-/// The running library.
-pub struct Instance {
+impl HookStats {
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64) -> u64 {
+        counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// The user's hooks and their counters.
+pub struct Core {
     /// The user's hooks.
     pub hooks: Box<dyn Hooks>,
-    /// The hooks it implements.
+    /// The hooks it implements, with their options (modes resolved).
     pub specs: Vec<HookSpec>,
     stats: [HookStats; 19],
 }
 
-impl Instance {
+impl Core {
     /// Wraps a freshly built library.
     pub fn new(hooks: Box<dyn Hooks>, specs: Vec<HookSpec>) -> Self {
-        Instance {
-            hooks,
-            specs,
-            stats: Default::default(),
-        }
+        Core { hooks, specs, stats: Default::default() }
     }
 
     /// The counters of one hook.
     pub fn stats(&self, hook: HookPoint) -> &HookStats {
         &self.stats[hook.index()]
     }
+}
 
-    /// Counts a call.
-    pub fn count_call(&self, hook: HookPoint) {
-        self.stats(hook).calls.fetch_add(1, Ordering::Relaxed);
+/// The running library: its core and the workers that run it off the schedulers.
+pub struct Instance {
+    /// Shared with the workers.
+    pub core: Arc<Core>,
+    /// The pools and notification shards.
+    pub exec: Executor,
+}
+
+impl Instance {
+    /// Stops the workers (queued notifications get a few seconds to run) and then runs
+    /// the library's `terminate`, with panics contained.
+    pub fn shutdown(&self) {
+        self.exec.shutdown(&self.core);
+        if let Err(msg) = crate::panic::contain(|| self.core.hooks.terminate()) {
+            tracing::error!("terminate panicked: {msg}");
+        }
     }
 }

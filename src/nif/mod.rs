@@ -8,4 +8,6 @@ pub mod decode;
 pub mod dispatch;
 pub mod encode;
 pub mod entry;
+pub mod exec;
 pub mod instance;
+pub mod job;

@@ -1,0 +1,198 @@
+//! Where hook code runs when it does not run inline: worker threads owned by the SDK,
+//! fed by bounded queues. Nothing here knows about Erlang terms; `nif::exec` builds
+//! the jobs.
+//!
+//! - A **pool** (`Workers` with several threads on one queue) per hook in pool mode:
+//!   the caller waits for the answer at most `call_timeout`, in Erlang.
+//! - **Shards** (`Sharded`: one thread per queue) for notifications: an event goes to
+//!   the shard of its client id, so one client's events are handled in order; the
+//!   caller never waits.
+
+mod queue;
+
+pub use queue::{BoundedQueue, Overflow, Pushed};
+
+use parking_lot::Mutex;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Threads serving one queue.
+pub struct Workers<T> {
+    queue: Arc<BoundedQueue<T>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl<T: Send + 'static> Workers<T> {
+    /// Starts `threads` threads named `name` that run `handle` on each queued item.
+    pub fn spawn(
+        name: &str,
+        threads: usize,
+        queue: BoundedQueue<T>,
+        handle: Arc<dyn Fn(T) + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        let queue = Arc::new(queue);
+        let mut handles = Vec::with_capacity(threads.max(1));
+        for i in 0..threads.max(1) {
+            let (q, h) = (queue.clone(), handle.clone());
+            let t = std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || {
+                    while let Some(item) = q.pop() {
+                        h(item);
+                    }
+                })?;
+            handles.push(t);
+        }
+        Ok(Workers { queue, threads: Mutex::new(handles) })
+    }
+
+    /// Queues an item for the workers.
+    pub fn push(&self, item: T) -> Pushed<T> {
+        self.queue.push(item)
+    }
+
+    /// Items waiting.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Stops taking items, lets the workers finish what is queued until `deadline`, and
+    /// returns what was still queued then. Threads still busy at the deadline (user code
+    /// that blocks) are left to finish on their own.
+    pub fn shutdown(&self, deadline: Instant) -> Vec<T> {
+        self.queue.close();
+        self.queue.wait_empty(deadline);
+        let rest = self.queue.close_and_drain();
+        for t in std::mem::take(&mut *self.threads.lock()) {
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+        rest
+    }
+}
+
+/// Single-thread shards: items with the same key are handled in the order pushed.
+pub struct Sharded<T> {
+    shards: Vec<Workers<T>>,
+}
+
+impl<T: Send + 'static> Sharded<T> {
+    /// `shards` shards sharing `capacity` (split evenly), each with one thread.
+    pub fn spawn(
+        name: &str,
+        shards: usize,
+        capacity: usize,
+        overflow: Overflow,
+        handle: Arc<dyn Fn(T) + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        let n = shards.max(1);
+        let per_shard = capacity.div_ceil(n).max(1);
+        let shards = (0..n)
+            .map(|i| {
+                Workers::spawn(
+                    &format!("{name}{i}"),
+                    1,
+                    BoundedQueue::new(per_shard, overflow),
+                    handle.clone(),
+                )
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(Sharded { shards })
+    }
+
+    /// The shard of a key.
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        (h.finish() % self.shards.len() as u64) as usize
+    }
+
+    /// Queues an item on the shard of `key`.
+    pub fn push(&self, key: &[u8], item: T) -> Pushed<T> {
+        self.shards[self.shard_of(key)].push(item)
+    }
+
+    /// Items waiting in all shards.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(Workers::len).sum()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Shuts every shard down (see [`Workers::shutdown`]).
+    pub fn shutdown(&self, deadline: Instant) -> Vec<T> {
+        self.shards.iter().flat_map(|s| s.shutdown(deadline)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_runs_everything() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let w = Workers::spawn("t", 3, BoundedQueue::new(100, Overflow::DropNewest), Arc::new(move |i: u32| s.lock().push(i))).unwrap();
+        for i in 0..50 {
+            assert_eq!(w.push(i), Pushed::Ok);
+        }
+        assert!(w.shutdown(Instant::now() + Duration::from_secs(5)).is_empty());
+        let mut got = seen.lock().clone();
+        got.sort();
+        assert_eq!(got, (0..50).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn shards_keep_per_key_order() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let sh = Sharded::spawn("t", 4, 10_000, Overflow::DropNewest, Arc::new(move |(k, i): (u8, u32)| {
+            s.lock().push((k, i));
+        }))
+        .unwrap();
+        for i in 0..1000u32 {
+            let k = (i % 7) as u8;
+            assert_eq!(sh.push(&[k], (k, i)), Pushed::Ok);
+        }
+        assert!(sh.shutdown(Instant::now() + Duration::from_secs(5)).is_empty());
+        let got = seen.lock().clone();
+        assert_eq!(got.len(), 1000);
+        for k in 0..7u8 {
+            let mine: Vec<u32> = got.iter().filter(|(kk, _)| *kk == k).map(|(_, i)| *i).collect();
+            let mut sorted = mine.clone();
+            sorted.sort();
+            assert_eq!(mine, sorted, "key {k} out of order");
+        }
+    }
+
+    #[test]
+    fn shutdown_returns_what_is_left_after_the_deadline() {
+        let w = Workers::spawn(
+            "slow",
+            1,
+            BoundedQueue::new(10, Overflow::DropNewest),
+            Arc::new(|_: u32| std::thread::sleep(Duration::from_millis(50))),
+        )
+        .unwrap();
+        for i in 0..5 {
+            w.push(i);
+        }
+        let rest = w.shutdown(Instant::now() + Duration::from_millis(20));
+        assert!(!rest.is_empty() && rest.len() <= 4, "{rest:?}");
+    }
+}

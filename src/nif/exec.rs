@@ -1,0 +1,195 @@
+//! Hook calls off the schedulers. A pool call copies its arguments into a job (an
+//! `OwnedEnv`: cheap, large binaries are reference-counted, not copied) and returns a
+//! handle at once; a worker runs the hook and sends `{Tag, Result}` to the caller,
+//! unless the caller gave up (see `job`). A notification is copied the same way into the
+//! shard of its client id and the caller goes on.
+
+use super::dispatch::run_call;
+use super::instance::{Core, HookStats};
+use super::job::{self, JobState};
+use super::atoms;
+use crate::config::Config;
+use crate::exec::{BoundedQueue, Pushed, Sharded, Workers};
+use crate::hookpoint::HookPoint;
+use crate::spec::Mode;
+use rustler::env::SavedTerm;
+use rustler::{Binary, Encoder, Env, LocalPid, OwnedEnv, Term};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Pool calls that may wait per worker before the hook reports overload.
+const QUEUED_PER_WORKER: usize = 1024;
+/// How long queued notifications may still run when the library stops.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Who waits for a pool call's answer.
+struct Reply {
+    pid: LocalPid,
+    tag: SavedTerm,
+    state: Arc<JobState>,
+}
+
+/// One hook call to run on a worker.
+pub struct Job {
+    env: OwnedEnv,
+    args: Vec<SavedTerm>,
+    hook: HookPoint,
+    reply: Option<Reply>,
+}
+
+/// The workers of a started library.
+pub struct Executor {
+    pools: Vec<Option<Workers<Job>>>,
+    notify: Option<Sharded<Job>>,
+}
+
+impl Executor {
+    /// Starts a pool for each pool-mode hook and the notification shards when any hook
+    /// is queued.
+    pub fn start(core: &Arc<Core>, config: &Config) -> std::io::Result<Executor> {
+        let mut pools: Vec<Option<Workers<Job>>> = (0..19).map(|_| None).collect();
+        let mut queued = false;
+        for spec in &core.specs {
+            match spec.mode {
+                Some(Mode::Pool) => {
+                    let c = core.clone();
+                    let name = format!("rh_{}", spec.hook.method());
+                    let queue = BoundedQueue::new(config.pool_size * QUEUED_PER_WORKER, Default::default());
+                    pools[spec.hook.index()] =
+                        Some(Workers::spawn(&name, config.pool_size, queue, Arc::new(move |j| run_job(&c, j)))?);
+                }
+                Some(Mode::Queue) => queued = true,
+                _ => {}
+            }
+        }
+        let notify = if queued {
+            let c = core.clone();
+            Some(Sharded::spawn(
+                "rh_notify",
+                config.pool_size,
+                config.queue_size,
+                config.overflow,
+                Arc::new(move |j| run_job(&c, j)),
+            )?)
+        } else {
+            None
+        };
+        Ok(Executor { pools, notify })
+    }
+
+    /// Hands a pool call to the hook's workers: `{pending, Handle}`, or
+    /// `{error, overload, Message}` when its queue is full.
+    pub fn submit<'a>(&self, env: Env<'a>, core: &Core, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> Term<'a> {
+        let Some(pool) = &self.pools[hook.index()] else {
+            return (atoms::error(), atoms::not_started(), "no pool for this hook").encode(env);
+        };
+        let state = JobState::new(hook);
+        let job = copy_job(hook, args, Some((env.pid(), tag, state.clone())));
+        match pool.push(job) {
+            Pushed::Ok | Pushed::Evicted(_) => (atoms::pending(), job::make(env, state)).encode(env),
+            Pushed::Rejected(_) => {
+                HookStats::bump(&core.stats(hook).overloads);
+                let msg = format!("{hook}: {} calls already wait for the pool", pool.len());
+                (atoms::error(), atoms::overload(), msg).encode(env)
+            }
+        }
+    }
+
+    /// Queues a notification on the shard of its client; drops are counted (and logged
+    /// now and then), never reported to the caller.
+    pub fn enqueue<'a>(&self, env: Env<'a>, core: &Core, hook: HookPoint, args: &[Term<'a>]) -> Term<'a> {
+        let ok = atoms::ok().encode(env);
+        let Some(notify) = &self.notify else { return ok };
+        let key = shard_key(hook, args);
+        let job = copy_job(hook, args, None);
+        match notify.push(key.as_slice(), job) {
+            Pushed::Ok => {}
+            Pushed::Evicted(old) => dropped(core, old.hook),
+            Pushed::Rejected(new) => dropped(core, new.hook),
+        }
+        ok
+    }
+
+    /// Stops every worker; queued notifications get [`DRAIN`] to run, queued pool calls
+    /// are answered with an error at once.
+    pub fn shutdown(&self, core: &Core) {
+        let deadline = Instant::now() + DRAIN;
+        if let Some(n) = &self.notify {
+            for job in n.shutdown(deadline) {
+                dropped(core, job.hook);
+            }
+        }
+        for pool in self.pools.iter().flatten() {
+            for job in pool.shutdown(Instant::now()) {
+                answer_stopped(job);
+            }
+        }
+    }
+}
+
+fn dropped(core: &Core, hook: HookPoint) {
+    let n = HookStats::bump(&core.stats(hook).dropped);
+    if n == 1 || n % 1000 == 0 {
+        tracing::warn!("{hook}: notification queue full, {n} notifications dropped so far");
+    }
+}
+
+/// The client a notification is about, so that its events stay in order.
+fn shard_key<'a>(hook: HookPoint, args: &[Term<'a>]) -> Vec<u8> {
+    let bin = |t: Term<'a>| t.decode::<Binary>().ok().map(|b| b.as_slice().to_vec());
+    let key = match hook {
+        HookPoint::MessagePublish | HookPoint::MessageDropped => {
+            args.first().and_then(|m| super::decode::tuple(*m)).and_then(|f| f.get(3).and_then(|t| bin(*t)))
+        }
+        _ => args.first().and_then(|m| m.map_get(atoms::clientid()).ok()).and_then(bin),
+    };
+    key.unwrap_or_default()
+}
+
+fn copy_job(hook: HookPoint, args: &[Term], reply: Option<(LocalPid, Term, Arc<JobState>)>) -> Job {
+    let env = OwnedEnv::new();
+    let saved = args.iter().map(|a| env.save(*a)).collect();
+    let reply = reply.map(|(pid, tag, state)| Reply { pid, tag: env.save(tag), state });
+    Job { env, args: saved, hook, reply }
+}
+
+/// Runs a job on a worker thread and replies when the caller still waits.
+fn run_job(core: &Core, job: Job) {
+    let Job { env, args, hook, reply } = job;
+    // Anything below that panics is contained by `run_call`; this guards the SDK's own code.
+    let outcome = crate::panic::contain(|| {
+        env.run(|e| {
+            let terms: Vec<Term> = args.iter().map(|s| s.load(e)).collect();
+            let result = run_call(e, core, hook, &terms);
+            if let Some(r) = &reply {
+                if r.state.claim_reply() {
+                    send(e, &r.pid, (r.tag.load(e), result).encode(e));
+                }
+            }
+        })
+    });
+    if let Err(msg) = outcome {
+        tracing::error!("{hook}: worker failed: {msg}");
+    }
+}
+
+fn answer_stopped(job: Job) {
+    let Job { env, reply, .. } = job;
+    if let Some(r) = reply {
+        if r.state.claim_reply() {
+            env.run(|e| {
+                let result = (atoms::error(), atoms::not_started(), "the hook library stopped").encode(e);
+                send(e, &r.pid, (r.tag.load(e), result).encode(e));
+            });
+        }
+    }
+}
+
+/// Sends `msg`, built in the job's own environment, from a thread the VM does not manage.
+fn send(env: Env, pid: &LocalPid, msg: Term) {
+    // SAFETY: called on a worker thread (caller env NULL) with `env` the job's owned
+    // environment, which is not used for anything else afterwards.
+    unsafe {
+        rustler::sys::enif_send(std::ptr::null_mut(), pid.as_c_arg(), env.as_c_arg(), msg.as_c_arg());
+    }
+}
