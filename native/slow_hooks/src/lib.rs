@@ -1,0 +1,78 @@
+//! Test fixture for the execution model ("the broker comes first"):
+//!
+//! - `client_authenticate` (pool): username `slow` sleeps `init.sleep_ms` (default
+//!   2000) then allows; `panic` panics; anything else is allowed.
+//! - `client_check_acl` (inline): topics `panic/...` panic; others are allowed.
+//! - `message_publish` (pool): topics `panic/...` panic, `slow/...` sleep; others continue.
+//! - `client_connected` (queue): client ids starting with `panic` panic; otherwise it
+//!   sleeps `init.notify_sleep_us` (default 0) and sends `{ClientId, ConnectedAt}` to the
+//!   process registered as `rust_hook_probe`, so tests can check per-client order.
+//! - `session_created` (queue): client ids starting with `panic` panic.
+
+use emqx_rust_hook::erl;
+use emqx_rust_hook::prelude::*;
+use std::time::Duration;
+
+/// Configured delays.
+pub struct SlowHooks {
+    sleep: Duration,
+    notify_sleep: Duration,
+}
+
+#[emqx_rust_hook::export]
+impl Hooks for SlowHooks {
+    fn init(config: &Config) -> Result<Self, InitError> {
+        let ms: u64 = config.get("sleep_ms").map(|_| config.parse("sleep_ms")).transpose()?.unwrap_or(2000);
+        let us: u64 = config
+            .get("notify_sleep_us")
+            .map(|_| config.parse("notify_sleep_us"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(SlowHooks { sleep: Duration::from_millis(ms), notify_sleep: Duration::from_micros(us) })
+    }
+
+    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+        match client.username.and_then(|u| u.as_str()) {
+            Some("slow") => {
+                std::thread::sleep(self.sleep);
+                AuthDecision::Allow
+            }
+            Some("panic") => panic!("test panic in a pool hook"),
+            _ => AuthDecision::Allow,
+        }
+    }
+
+    #[hook(inline)]
+    fn client_check_acl(&self, _client: &ClientInfo, _ps: PubSub, topic: &str, _acc: AclResult) -> AclDecision {
+        if topic.starts_with("panic/") {
+            panic!("test panic in an inline hook");
+        }
+        AclDecision::Allow
+    }
+
+    fn message_publish(&self, message: &Message) -> PublishDecision {
+        if message.topic.starts_with("panic/") {
+            panic!("test panic in message_publish");
+        }
+        if message.topic.starts_with("slow/") {
+            std::thread::sleep(self.sleep);
+        }
+        PublishDecision::Continue
+    }
+
+    fn client_connected(&self, client: &ClientInfo, conninfo: &ConnInfo) {
+        if client.clientid.0.starts_with(b"panic") {
+            panic!("test panic in a queued hook");
+        }
+        if !self.notify_sleep.is_zero() {
+            std::thread::sleep(self.notify_sleep);
+        }
+        let _ = erl::send("rust_hook_probe", &(client.clientid, conninfo.connected_at));
+    }
+
+    fn session_created(&self, client: &ClientInfo, _sessinfo: &SessInfo) {
+        if client.clientid.0.starts_with(b"panic") {
+            panic!("test panic in session_created");
+        }
+    }
+}
