@@ -27,7 +27,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
 
 unit:
-	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros
+	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio
 
 integration: build
 	$(REBAR) eunit --dir erlang/test,tests

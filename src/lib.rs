@@ -41,12 +41,15 @@ pub mod log;
 #[cfg(not(test))]
 mod nif;
 mod panic;
+#[cfg(feature = "tokio")]
+pub mod rt;
 pub mod spec;
 pub mod topic;
 pub mod types;
 
 pub use config::{Config, FailedAction, InitError};
 pub use emqx_rust_hook_macros::export;
+pub use exec::deadline;
 pub use hookpoint::{HookKind, HookPoint};
 pub use hooks::Hooks;
 pub use spec::{HookSpec, Mode};

@@ -239,3 +239,24 @@ overflow() ->
          ?assertEqual(lists:sort(Seqs), Seqs)
      end || C <- Clients],
     ?assert(rss_kb() - Rss0 < 16 * 1024).
+
+%%--------------------------------------------------------------------------------------
+
+async_test_() ->
+    rust_hook_test_util:with_plugin(
+      "async_hooks", ["exhook.drivers.rust.call_timeout = 100ms", "exhook.drivers.rust.pool_size = 1"],
+      [{"async hooks: a future past call_timeout is dropped and frees its worker", fun async_deadline/0},
+       {"async hooks: block_on is refused in an inline hook", fun async_inline_refused/0}]).
+
+async_deadline() ->
+    ?assertMatch(#{auth_result := success, anonymous := false}, auth(<<"fast">>)),
+    {SlowUs, Slow} = timer:tc(fun() -> auth(<<"slow">>) end),
+    ?assertEqual(?ACC, Slow),
+    ?assert(SlowUs < 400000),
+    %% The only worker is free again: the 2 s future was dropped at the deadline.
+    {FastUs, Fast} = timer:tc(fun() -> auth(<<"fast">>) end),
+    ?assertMatch(#{auth_result := success, anonymous := false}, Fast),
+    ?assert(FastUs < 100000).
+
+async_inline_refused() ->
+    ?assertEqual(deny, emqx_hooks:run_fold('client.check_acl', [ci(<<"u">>), publish, <<"t">>], allow)).

@@ -13,10 +13,31 @@ mod queue;
 pub use queue::{BoundedQueue, Overflow, Pushed};
 
 use parking_lot::Mutex;
+use std::cell::Cell;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+thread_local! {
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with `deadline` as the current call's deadline (see [`deadline`]).
+pub(crate) fn with_deadline<T>(deadline: Instant, f: impl FnOnce() -> T) -> T {
+    let prev = DEADLINE.with(|d| d.replace(Some(deadline)));
+    let out = f();
+    DEADLINE.with(|d| d.set(prev));
+    out
+}
+
+/// When the hook running on this thread should be done: the caller of a pool-mode hook
+/// stops waiting then (`call_timeout` after the call was queued); a notification gets
+/// the same time. `None` for inline hooks, which must not wait at all. Use it as the
+/// timeout of a database query, for example.
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.with(Cell::get)
+}
 
 /// Threads serving one queue.
 pub struct Workers<T> {
@@ -45,7 +66,10 @@ impl<T: Send + 'static> Workers<T> {
                 })?;
             handles.push(t);
         }
-        Ok(Workers { queue, threads: Mutex::new(handles) })
+        Ok(Workers {
+            queue,
+            threads: Mutex::new(handles),
+        })
     }
 
     /// Queues an item for the workers.
@@ -135,7 +159,10 @@ impl<T: Send + 'static> Sharded<T> {
 
     /// Shuts every shard down (see [`Workers::shutdown`]).
     pub fn shutdown(&self, deadline: Instant) -> Vec<T> {
-        self.shards.iter().flat_map(|s| s.shutdown(deadline)).collect()
+        self.shards
+            .iter()
+            .flat_map(|s| s.shutdown(deadline))
+            .collect()
     }
 }
 
@@ -147,11 +174,19 @@ mod tests {
     fn pool_runs_everything() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
-        let w = Workers::spawn("t", 3, BoundedQueue::new(100, Overflow::DropNewest), Arc::new(move |i: u32| s.lock().push(i))).unwrap();
+        let w = Workers::spawn(
+            "t",
+            3,
+            BoundedQueue::new(100, Overflow::DropNewest),
+            Arc::new(move |i: u32| s.lock().push(i)),
+        )
+        .unwrap();
         for i in 0..50 {
             assert_eq!(w.push(i), Pushed::Ok);
         }
-        assert!(w.shutdown(Instant::now() + Duration::from_secs(5)).is_empty());
+        assert!(w
+            .shutdown(Instant::now() + Duration::from_secs(5))
+            .is_empty());
         let mut got = seen.lock().clone();
         got.sort();
         assert_eq!(got, (0..50).collect::<Vec<_>>());
@@ -161,19 +196,31 @@ mod tests {
     fn shards_keep_per_key_order() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
-        let sh = Sharded::spawn("t", 4, 10_000, Overflow::DropNewest, Arc::new(move |(k, i): (u8, u32)| {
-            s.lock().push((k, i));
-        }))
+        let sh = Sharded::spawn(
+            "t",
+            4,
+            10_000,
+            Overflow::DropNewest,
+            Arc::new(move |(k, i): (u8, u32)| {
+                s.lock().push((k, i));
+            }),
+        )
         .unwrap();
         for i in 0..1000u32 {
             let k = (i % 7) as u8;
             assert_eq!(sh.push(&[k], (k, i)), Pushed::Ok);
         }
-        assert!(sh.shutdown(Instant::now() + Duration::from_secs(5)).is_empty());
+        assert!(sh
+            .shutdown(Instant::now() + Duration::from_secs(5))
+            .is_empty());
         let got = seen.lock().clone();
         assert_eq!(got.len(), 1000);
         for k in 0..7u8 {
-            let mine: Vec<u32> = got.iter().filter(|(kk, _)| *kk == k).map(|(_, i)| *i).collect();
+            let mine: Vec<u32> = got
+                .iter()
+                .filter(|(kk, _)| *kk == k)
+                .map(|(_, i)| *i)
+                .collect();
             let mut sorted = mine.clone();
             sorted.sort();
             assert_eq!(mine, sorted, "key {k} out of order");

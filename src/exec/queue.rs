@@ -44,7 +44,10 @@ impl<T> BoundedQueue<T> {
     /// A queue holding at most `capacity` items (at least 1).
     pub fn new(capacity: usize, overflow: Overflow) -> Self {
         BoundedQueue {
-            state: Mutex::new(State { items: VecDeque::new(), closed: false }),
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                closed: false,
+            }),
             ready: Condvar::new(),
             capacity: capacity.max(1),
             overflow,
@@ -64,7 +67,10 @@ impl<T> BoundedQueue<T> {
             match self.overflow {
                 Overflow::DropNewest => return Pushed::Rejected(item),
                 Overflow::DropOldest => {
-                    let old = st.items.pop_front().expect("a full queue has an oldest item");
+                    let old = st
+                        .items
+                        .pop_front()
+                        .expect("a full queue has an oldest item");
                     st.items.push_back(item);
                     Pushed::Evicted(old)
                 }

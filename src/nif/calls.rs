@@ -61,10 +61,18 @@ fn config_from(map: Term) -> Result<Config, String> {
         };
     }
     if let Ok(t) = map.map_get(atoms::queue_size()) {
-        c.queue_size = t.decode::<usize>().ok().filter(|n| *n > 0).ok_or("config: queue_size must be >= 1")?;
+        c.queue_size = t
+            .decode::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or("config: queue_size must be >= 1")?;
     }
     if let Ok(t) = map.map_get(atoms::overflow()) {
-        c.overflow = if atoms::drop_oldest() == t { Overflow::DropOldest } else { Overflow::DropNewest };
+        c.overflow = if atoms::drop_oldest() == t {
+            Overflow::DropOldest
+        } else {
+            Overflow::DropNewest
+        };
     }
     c.emqx_version = get_bin(map, atoms::emqx_version()).unwrap_or_default();
     if let Ok(args) = map.map_get(atoms::init_args()) {
@@ -242,7 +250,9 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
 /// answer will be sent; `false`: the answer is already on its way (receive it).
 #[rustler::nif]
 fn cancel(env: Env, handle: Term) -> bool {
-    let Some(state) = job::get(handle) else { return false };
+    let Some(state) = job::get(handle) else {
+        return false;
+    };
     let abandoned = state.abandon();
     if abandoned {
         if let Some(inst) = slot(env).and_then(|s| s.instance.read().clone()) {

@@ -1,9 +1,9 @@
 //! One hook call: decode the arguments, run the user's method, encode its decision.
 //! The same code serves every execution mode; it only needs an `Env` and the terms.
 
+use super::atoms;
 use super::decode::{self as d, DecodeError};
 use super::encode::{self as e, EncodeError};
-use super::atoms;
 use super::instance::{Core, HookStats};
 use crate::hookpoint::HookPoint;
 use rustler::{Encoder, Env, Term};
@@ -158,7 +158,13 @@ pub fn run_call<'a>(env: Env<'a>, core: &Core, hook: HookPoint, args: &[Term<'a>
 
 /// Counts a failed call and builds its error term. The client id is named; the password
 /// never is.
-fn failed<'a>(env: Env<'a>, core: &Core, hook: HookPoint, args: &[Term<'a>], err: CallError) -> Term<'a> {
+fn failed<'a>(
+    env: Env<'a>,
+    core: &Core,
+    hook: HookPoint,
+    args: &[Term<'a>],
+    err: CallError,
+) -> Term<'a> {
     let stats = core.stats(hook);
     let kind = match &err {
         CallError::Decode(_) => atoms::decode(),
@@ -181,7 +187,10 @@ fn client_for_log(hook: HookPoint, args: &[Term]) -> String {
         HookPoint::MessagePublish | HookPoint::MessageDropped => args
             .first()
             .and_then(|m| d::tuple(*m))
-            .and_then(|f| f.get(3).and_then(|from| from.decode::<rustler::Binary>().ok()))
+            .and_then(|f| {
+                f.get(3)
+                    .and_then(|from| from.decode::<rustler::Binary>().ok())
+            })
             .map(|b| format!("from {:?}", String::from_utf8_lossy(b.as_slice())))
             .unwrap_or_else(|| "from a system publisher".to_string()),
         _ => args

@@ -58,7 +58,11 @@ static ENTRY: OnceLock<Entry> = OnceLock::new();
 /// The Erlang module every hook library is loaded into.
 const MODULE: &std::ffi::CStr = c"emqx_rust_hook_nif";
 
-unsafe extern "C" fn load(env: *mut ErlNifEnv, priv_data: *mut *mut c_void, _info: ErlNifTerm) -> c_int {
+unsafe extern "C" fn load(
+    env: *mut ErlNifEnv,
+    priv_data: *mut *mut c_void,
+    _info: ErlNifTerm,
+) -> c_int {
     if !super::job::open_type(env) {
         return 1;
     }

@@ -4,10 +4,10 @@
 //! unless the caller gave up (see `job`). A notification is copied the same way into the
 //! shard of its client id and the caller goes on.
 
+use super::atoms;
 use super::dispatch::run_call;
 use super::instance::{Core, HookStats};
 use super::job::{self, JobState};
-use super::atoms;
 use crate::config::Config;
 use crate::exec::{BoundedQueue, Pushed, Sharded, Workers};
 use crate::hookpoint::HookPoint;
@@ -35,12 +35,15 @@ pub struct Job {
     args: Vec<SavedTerm>,
     hook: HookPoint,
     reply: Option<Reply>,
+    /// When the caller stops waiting (pool) or the event should be handled by (queue).
+    deadline: Instant,
 }
 
 /// The workers of a started library.
 pub struct Executor {
     pools: Vec<Option<Workers<Job>>>,
     notify: Option<Sharded<Job>>,
+    call_timeout: Duration,
 }
 
 impl Executor {
@@ -54,9 +57,14 @@ impl Executor {
                 Some(Mode::Pool) => {
                     let c = core.clone();
                     let name = format!("rh_{}", spec.hook.method());
-                    let queue = BoundedQueue::new(config.pool_size * QUEUED_PER_WORKER, Default::default());
-                    pools[spec.hook.index()] =
-                        Some(Workers::spawn(&name, config.pool_size, queue, Arc::new(move |j| run_job(&c, j)))?);
+                    let queue =
+                        BoundedQueue::new(config.pool_size * QUEUED_PER_WORKER, Default::default());
+                    pools[spec.hook.index()] = Some(Workers::spawn(
+                        &name,
+                        config.pool_size,
+                        queue,
+                        Arc::new(move |j| run_job(&c, j)),
+                    )?);
                 }
                 Some(Mode::Queue) => queued = true,
                 _ => {}
@@ -74,19 +82,37 @@ impl Executor {
         } else {
             None
         };
-        Ok(Executor { pools, notify })
+        Ok(Executor {
+            pools,
+            notify,
+            call_timeout: config.call_timeout,
+        })
     }
 
     /// Hands a pool call to the hook's workers: `{pending, Handle}`, or
     /// `{error, overload, Message}` when its queue is full.
-    pub fn submit<'a>(&self, env: Env<'a>, core: &Core, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> Term<'a> {
+    pub fn submit<'a>(
+        &self,
+        env: Env<'a>,
+        core: &Core,
+        hook: HookPoint,
+        tag: Term<'a>,
+        args: &[Term<'a>],
+    ) -> Term<'a> {
         let Some(pool) = &self.pools[hook.index()] else {
-            return (atoms::error(), atoms::not_started(), "no pool for this hook").encode(env);
+            return (
+                atoms::error(),
+                atoms::not_started(),
+                "no pool for this hook",
+            )
+                .encode(env);
         };
         let state = JobState::new(hook);
-        let job = copy_job(hook, args, Some((env.pid(), tag, state.clone())));
+        let job = self.copy_job(hook, args, Some((env.pid(), tag, state.clone())));
         match pool.push(job) {
-            Pushed::Ok | Pushed::Evicted(_) => (atoms::pending(), job::make(env, state)).encode(env),
+            Pushed::Ok | Pushed::Evicted(_) => {
+                (atoms::pending(), job::make(env, state)).encode(env)
+            }
             Pushed::Rejected(_) => {
                 HookStats::bump(&core.stats(hook).overloads);
                 let msg = format!("{hook}: {} calls already wait for the pool", pool.len());
@@ -97,11 +123,19 @@ impl Executor {
 
     /// Queues a notification on the shard of its client; drops are counted (and logged
     /// now and then), never reported to the caller.
-    pub fn enqueue<'a>(&self, env: Env<'a>, core: &Core, hook: HookPoint, args: &[Term<'a>]) -> Term<'a> {
+    pub fn enqueue<'a>(
+        &self,
+        env: Env<'a>,
+        core: &Core,
+        hook: HookPoint,
+        args: &[Term<'a>],
+    ) -> Term<'a> {
         let ok = atoms::ok().encode(env);
-        let Some(notify) = &self.notify else { return ok };
+        let Some(notify) = &self.notify else {
+            return ok;
+        };
         let key = shard_key(hook, args);
-        let job = copy_job(hook, args, None);
+        let job = self.copy_job(hook, args, None);
         match notify.push(key.as_slice(), job) {
             Pushed::Ok => {}
             Pushed::Evicted(old) => dropped(core, old.hook),
@@ -138,34 +172,70 @@ fn dropped(core: &Core, hook: HookPoint) {
 fn shard_key<'a>(hook: HookPoint, args: &[Term<'a>]) -> Vec<u8> {
     let bin = |t: Term<'a>| t.decode::<Binary>().ok().map(|b| b.as_slice().to_vec());
     let key = match hook {
-        HookPoint::MessagePublish | HookPoint::MessageDropped => {
-            args.first().and_then(|m| super::decode::tuple(*m)).and_then(|f| f.get(3).and_then(|t| bin(*t)))
-        }
-        _ => args.first().and_then(|m| m.map_get(atoms::clientid()).ok()).and_then(bin),
+        HookPoint::MessagePublish | HookPoint::MessageDropped => args
+            .first()
+            .and_then(|m| super::decode::tuple(*m))
+            .and_then(|f| f.get(3).and_then(|t| bin(*t))),
+        _ => args
+            .first()
+            .and_then(|m| m.map_get(atoms::clientid()).ok())
+            .and_then(bin),
     };
     key.unwrap_or_default()
 }
 
-fn copy_job(hook: HookPoint, args: &[Term], reply: Option<(LocalPid, Term, Arc<JobState>)>) -> Job {
-    let env = OwnedEnv::new();
-    let saved = args.iter().map(|a| env.save(*a)).collect();
-    let reply = reply.map(|(pid, tag, state)| Reply { pid, tag: env.save(tag), state });
-    Job { env, args: saved, hook, reply }
+impl Executor {
+    fn copy_job(
+        &self,
+        hook: HookPoint,
+        args: &[Term],
+        reply: Option<(LocalPid, Term, Arc<JobState>)>,
+    ) -> Job {
+        let env = OwnedEnv::new();
+        let saved = args.iter().map(|a| env.save(*a)).collect();
+        let reply = reply.map(|(pid, tag, state)| Reply {
+            pid,
+            tag: env.save(tag),
+            state,
+        });
+        Job {
+            env,
+            args: saved,
+            hook,
+            reply,
+            deadline: Instant::now() + self.call_timeout,
+        }
+    }
 }
 
 /// Runs a job on a worker thread and replies when the caller still waits.
 fn run_job(core: &Core, job: Job) {
-    let Job { env, args, hook, reply } = job;
+    let Job {
+        env,
+        args,
+        hook,
+        reply,
+        deadline,
+    } = job;
+    if let Some(r) = &reply {
+        if r.state.is_abandoned() {
+            return; // the caller gave up while the call was queued
+        }
+    }
+    #[cfg(feature = "tokio")]
+    let _context = crate::rt::enter();
     // Anything below that panics is contained by `run_call`; this guards the SDK's own code.
-    let outcome = crate::panic::contain(|| {
-        env.run(|e| {
-            let terms: Vec<Term> = args.iter().map(|s| s.load(e)).collect();
-            let result = run_call(e, core, hook, &terms);
-            if let Some(r) = &reply {
-                if r.state.claim_reply() {
-                    send(e, &r.pid, (r.tag.load(e), result).encode(e));
+    let outcome = crate::exec::with_deadline(deadline, || {
+        crate::panic::contain(|| {
+            env.run(|e| {
+                let terms: Vec<Term> = args.iter().map(|s| s.load(e)).collect();
+                let result = run_call(e, core, hook, &terms);
+                if let Some(r) = &reply {
+                    if r.state.claim_reply() {
+                        send(e, &r.pid, (r.tag.load(e), result).encode(e));
+                    }
                 }
-            }
+            })
         })
     });
     if let Err(msg) = outcome {
@@ -178,7 +248,12 @@ fn answer_stopped(job: Job) {
     if let Some(r) = reply {
         if r.state.claim_reply() {
             env.run(|e| {
-                let result = (atoms::error(), atoms::not_started(), "the hook library stopped").encode(e);
+                let result = (
+                    atoms::error(),
+                    atoms::not_started(),
+                    "the hook library stopped",
+                )
+                    .encode(e);
                 send(e, &r.pid, (r.tag.load(e), result).encode(e));
             });
         }
@@ -190,6 +265,11 @@ fn send(env: Env, pid: &LocalPid, msg: Term) {
     // SAFETY: called on a worker thread (caller env NULL) with `env` the job's owned
     // environment, which is not used for anything else afterwards.
     unsafe {
-        rustler::sys::enif_send(std::ptr::null_mut(), pid.as_c_arg(), env.as_c_arg(), msg.as_c_arg());
+        rustler::sys::enif_send(
+            std::ptr::null_mut(),
+            pid.as_c_arg(),
+            env.as_c_arg(),
+            msg.as_c_arg(),
+        );
     }
 }

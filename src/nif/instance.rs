@@ -44,7 +44,11 @@ pub struct Core {
 impl Core {
     /// Wraps a freshly built library.
     pub fn new(hooks: Box<dyn Hooks>, specs: Vec<HookSpec>) -> Self {
-        Core { hooks, specs, stats: Default::default() }
+        Core {
+            hooks,
+            specs,
+            stats: Default::default(),
+        }
     }
 
     /// The counters of one hook.

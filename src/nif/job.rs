@@ -26,7 +26,10 @@ pub struct JobState {
 impl JobState {
     /// A call that is waiting for its answer.
     pub fn new(hook: HookPoint) -> Arc<Self> {
-        Arc::new(JobState { state: AtomicU8::new(WAITING), hook })
+        Arc::new(JobState {
+            state: AtomicU8::new(WAITING),
+            hook,
+        })
     }
 
     /// The worker claims the right to reply; false when the caller gave up.
@@ -34,6 +37,11 @@ impl JobState {
         self.state
             .compare_exchange(WAITING, ANSWERED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// True when the caller gave up.
+    pub fn is_abandoned(&self) -> bool {
+        self.state.load(Ordering::Acquire) == ABANDONED
     }
 
     /// The caller gives up; false when the reply is already on its way.
@@ -58,8 +66,18 @@ unsafe extern "C" fn destroy(_env: *mut ErlNifEnv, obj: *mut c_void) {
 pub unsafe fn open_type(env: *mut ErlNifEnv) -> bool {
     let name = c"emqx_rust_hook_job";
     let mut tried = ErlNifResourceFlags::ERL_NIF_RT_CREATE;
-    for flags in [ErlNifResourceFlags::ERL_NIF_RT_CREATE, ErlNifResourceFlags::ERL_NIF_RT_TAKEOVER] {
-        let t = enif_open_resource_type(env, std::ptr::null(), name.as_ptr(), Some(destroy), flags, &mut tried);
+    for flags in [
+        ErlNifResourceFlags::ERL_NIF_RT_CREATE,
+        ErlNifResourceFlags::ERL_NIF_RT_TAKEOVER,
+    ] {
+        let t = enif_open_resource_type(
+            env,
+            std::ptr::null(),
+            name.as_ptr(),
+            Some(destroy),
+            flags,
+            &mut tried,
+        );
         if !t.is_null() {
             RESOURCE_TYPE.store(t as *mut _, Ordering::Release);
             return true;
@@ -74,7 +92,8 @@ pub fn make<'a>(env: Env<'a>, state: Arc<JobState>) -> Term<'a> {
     // SAFETY: the type was opened at load; the object is initialised before use and
     // released to the VM's reference counting, which calls `destroy` once.
     unsafe {
-        let obj = enif_alloc_resource(t, std::mem::size_of::<Arc<JobState>>()) as *mut Arc<JobState>;
+        let obj =
+            enif_alloc_resource(t, std::mem::size_of::<Arc<JobState>>()) as *mut Arc<JobState>;
         std::ptr::write(obj, state);
         let term = enif_make_resource(env.as_c_arg(), obj as *const c_void);
         enif_release_resource(obj as *const c_void);
