@@ -246,6 +246,28 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
     }
 }
 
+/// `call_dirty_io(HookPoint, Args) -> Result`: runs a hook inline on one of the VM's
+/// dirty I/O schedulers. The SDK does not use this path (the caller cannot time out,
+/// and those schedulers also serve the node's file I/O); it exists so that `make bench`
+/// can measure it against the pool.
+#[rustler::nif(schedule = "DirtyIo")]
+fn call_dirty_io<'a>(env: Env<'a>, hook: Term<'a>, args: Vec<Term<'a>>) -> Term<'a> {
+    let hook = hook
+        .atom_to_string()
+        .ok()
+        .and_then(|h| HookPoint::from_name(&h));
+    match hook {
+        Some(hook) if hook.arity() == args.len() => {
+            call(env, hook, atoms::inline().encode(env), &args)
+        }
+        _ => error_term(
+            env,
+            atoms::decode(),
+            "call_dirty_io: unknown hook or wrong arity",
+        ),
+    }
+}
+
 /// `cancel(Handle) -> boolean()`: the caller of a pool call stops waiting. `true`: no
 /// answer will be sent; `false`: the answer is already on its way (receive it).
 #[rustler::nif]
