@@ -166,6 +166,21 @@ wait_until(F, N) ->
 
 %%--------------------------------------------------------------------------------------
 
+observe_test_() ->
+    with(["exhook.drivers.rust.init.notify_sleep_us = 200000"],
+         [{"a queued fold hook observes without making the client wait", fun queued_fold/0}]).
+
+queued_fold() ->
+    rust_hook_test_util:flush_reports(),
+    Msg = {message, <<1:128>>, 1, <<"pub">>, #{}, #{}, <<"t/q">>, <<"x">>, 1},
+    {Us, Result} = timer:tc(fun() -> emqx_hooks:run_fold('message.delivered', [ci(<<"sub">>, <<"u">>)], Msg) end),
+    %% The message goes on unchanged at once, although the hook takes 200 ms.
+    ?assertEqual(Msg, Result),
+    ?assert(Us < 50000),
+    ?assertEqual([{<<"sub">>, <<"t/q">>}], rust_hook_test_util:await_reports_any(1)).
+
+%%--------------------------------------------------------------------------------------
+
 deny_test_() ->
     with(["exhook.drivers.rust.call_timeout = 100ms", "exhook.drivers.rust.failed_action = deny",
           "exhook.drivers.rust.init.sleep_ms = 500"],

@@ -4,7 +4,8 @@
 -module(rust_hook_test_util).
 
 -export([lib/1, start/1, start/2, stop/0, with_plugin/3]).
--export([probe_start/0, probe_stop/0, reports/0, reports/1, await_reports/2, flush_reports/0]).
+-export([probe_start/0, probe_stop/0, reports/0, reports/1, await_reports/2, await_reports_any/1,
+         flush_reports/0]).
 -export([get/2, norm/1, capture_logs/1]).
 
 %% @doc The built library `native/<Name>' (release build).
@@ -108,6 +109,17 @@ await_reports(Hook, N, Deadline, Acc0) ->
     case length(Acc) >= N orelse erlang:monotonic_time(millisecond) > Deadline of
         true -> Acc;
         false -> timer:sleep(5), await_reports(Hook, N, Deadline, Acc)
+    end.
+
+%% @doc All reports, waiting up to 2 s until there are `N'.
+await_reports_any(N) ->
+    await_reports_any(N, erlang:monotonic_time(millisecond) + 2000, []).
+
+await_reports_any(N, Deadline, Acc0) ->
+    Acc = Acc0 ++ reports(),
+    case length(Acc) >= N orelse erlang:monotonic_time(millisecond) > Deadline of
+        true -> Acc;
+        false -> timer:sleep(5), await_reports_any(N, Deadline, Acc)
     end.
 
 %% @doc Drops the pending reports.

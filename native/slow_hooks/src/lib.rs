@@ -8,6 +8,8 @@
 //!   sleeps `init.notify_sleep_us` (default 0) and sends `{ClientId, ConnectedAt}` to the
 //!   process registered as `rust_hook_probe`, so tests can check per-client order.
 //! - `session_created` (queue): client ids starting with `panic` panic.
+//! - `message_delivered` (`#[hook(queue)]`: observed, not changed): sends
+//!   `{ClientId, Topic}` to `rust_hook_probe` after `init.notify_sleep_us`.
 
 use emqx_rust_hook::erl;
 use emqx_rust_hook::prelude::*;
@@ -22,13 +24,20 @@ pub struct SlowHooks {
 #[emqx_rust_hook::export]
 impl Hooks for SlowHooks {
     fn init(config: &Config) -> Result<Self, InitError> {
-        let ms: u64 = config.get("sleep_ms").map(|_| config.parse("sleep_ms")).transpose()?.unwrap_or(2000);
+        let ms: u64 = config
+            .get("sleep_ms")
+            .map(|_| config.parse("sleep_ms"))
+            .transpose()?
+            .unwrap_or(2000);
         let us: u64 = config
             .get("notify_sleep_us")
             .map(|_| config.parse("notify_sleep_us"))
             .transpose()?
             .unwrap_or(0);
-        Ok(SlowHooks { sleep: Duration::from_millis(ms), notify_sleep: Duration::from_micros(us) })
+        Ok(SlowHooks {
+            sleep: Duration::from_millis(ms),
+            notify_sleep: Duration::from_micros(us),
+        })
     }
 
     fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
@@ -43,7 +52,13 @@ impl Hooks for SlowHooks {
     }
 
     #[hook(inline)]
-    fn client_check_acl(&self, _client: &ClientInfo, _ps: PubSub, topic: &str, _acc: AclResult) -> AclDecision {
+    fn client_check_acl(
+        &self,
+        _client: &ClientInfo,
+        _ps: PubSub,
+        topic: &str,
+        _acc: AclResult,
+    ) -> AclDecision {
         if topic.starts_with("panic/") {
             panic!("test panic in an inline hook");
         }
@@ -68,6 +83,16 @@ impl Hooks for SlowHooks {
             std::thread::sleep(self.notify_sleep);
         }
         let _ = erl::send("rust_hook_probe", &(client.clientid, conninfo.connected_at));
+    }
+
+    #[hook(queue)]
+    fn message_delivered(&self, client: &ClientInfo, message: &Message) -> DeliverDecision {
+        if !self.notify_sleep.is_zero() {
+            std::thread::sleep(self.notify_sleep);
+        }
+        let _ = erl::send("rust_hook_probe", &(client.clientid, message.topic));
+        // Ignored: a queued hook observes, it cannot change the message.
+        DeliverDecision::Modify(MessageChange::payload(b"ignored".to_vec()))
     }
 
     fn session_created(&self, client: &ClientInfo, _sessinfo: &SessInfo) {
