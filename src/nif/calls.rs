@@ -208,7 +208,7 @@ fn stop(env: Env) -> Atom {
 #[rustler::nif]
 fn stats(env: Env) -> Term {
     let mut map = Term::map_new(env);
-    if let Some(inst) = slot(env).and_then(|s| s.instance.read().clone()) {
+    if let Some(inst) = slot(env).and_then(|s| s.instance.try_read().and_then(|i| i.clone())) {
         for spec in &inst.core.specs {
             let s = inst.core.stats(spec.hook);
             let entry = rustler::term_map!(env, {
@@ -232,7 +232,15 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
     let Some(slot) = slot(env) else {
         return error_term(env, atoms::not_started(), "the hook library is not loaded");
     };
-    let guard = slot.instance.read();
+    // Never wait for the lock on a scheduler: a writer holds it only while the library
+    // starts or stops, and then the hook is not running anyway.
+    let Some(guard) = slot.instance.try_read() else {
+        return error_term(
+            env,
+            atoms::not_started(),
+            "the hook library is starting or stopping",
+        );
+    };
     let Some(inst) = guard.as_ref() else {
         return error_term(env, atoms::not_started(), "the hook library is not started");
     };
@@ -277,7 +285,7 @@ fn cancel(env: Env, handle: Term) -> bool {
     };
     let abandoned = state.abandon();
     if abandoned {
-        if let Some(inst) = slot(env).and_then(|s| s.instance.read().clone()) {
+        if let Some(inst) = slot(env).and_then(|s| s.instance.try_read().and_then(|i| i.clone())) {
             HookStats::bump(&inst.core.stats(state.hook).timeouts);
         }
     }

@@ -63,7 +63,7 @@ unsafe extern "C" fn load(
     priv_data: *mut *mut c_void,
     _info: ErlNifTerm,
 ) -> c_int {
-    if !super::job::open_type(env) {
+    if !super::pin::pin_library() || !super::job::open_type(env) {
         return 1;
     }
     let slot = Box::new(Slot {
@@ -88,9 +88,14 @@ unsafe extern "C" fn unload(_env: *mut ErlNifEnv, priv_data: *mut c_void) {
         return;
     }
     let slot = Box::from_raw(priv_data as *mut Slot);
+    // Normally the plugin stopped the library already. If not, stop it off the scheduler
+    // (draining queued notifications can take seconds); the library is pinned in memory
+    // (`pin`), so the thread can outlive this module instance.
     let instance = slot.instance.write().take();
     if let Some(instance) = instance {
-        instance.shutdown();
+        let _ = std::thread::Builder::new()
+            .name("emqx_rust_hook_unload".into())
+            .spawn(move || instance.shutdown());
     }
 }
 

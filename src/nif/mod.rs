@@ -11,3 +11,4 @@ pub mod entry;
 pub mod exec;
 pub mod instance;
 pub mod job;
+pub mod pin;
