@@ -41,8 +41,9 @@ demo: build
 ## side by side with a pure-Erlang hook in one BEAM run (bench/results.json), then the
 ## SDK's pure-Rust microbenchmarks (criterion). See BENCHMARKS.md.
 bench: build
+	$(CARGO) build --release -p bench_hooks --examples
 	mkdir -p _build/bench
-	erlc -o _build/bench bench/emqx_rust_hook_bench.erl
+	erlc -I erlang/include -o _build/bench bench/emqx_rust_hook_bench.erl
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
 	    -eval 'try emqx_rust_hook_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 	$(CARGO) bench -p emqx-rust-hook --bench sdk

@@ -1,19 +1,13 @@
-//! The hook library of `make bench` (bench/emqx_rust_hook_bench.erl): the same decisions
-//! as the bench's pure-Erlang hooks, from the same input, every hook `#[hook(inline)]`.
-//!
-//! - `client.authenticate`: allow unless the username is empty (or absent);
-//! - `client.check_acl`: allow unless the username is empty (or absent);
-//! - `message.publish`: continue unless the topic starts with `deny/`;
-//! - `client.connected`: a notification that only looks at the username.
+//! The hook library of `make bench` (bench/emqx_rust_hook_bench.erl), mode `rust_inline`:
+//! the decisions of `decide` (the same as the bench's pure-Erlang hooks), every hook
+//! `#[hook(inline)]`. The `rust_pool` library is `examples/bench_hooks_pool.rs`.
 
 use emqx_rust_hook::prelude::*;
 
-/// The bench's hooks; no state.
-pub struct BenchHooks;
+mod decide;
 
-fn has_username(client: &ClientInfo) -> bool {
-    matches!(client.username, Some(u) if !u.is_empty())
-}
+/// The bench's inline hooks; no state.
+pub struct BenchHooks;
 
 #[emqx_rust_hook::export]
 impl Hooks for BenchHooks {
@@ -23,11 +17,7 @@ impl Hooks for BenchHooks {
 
     #[hook(inline)]
     fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
-        if has_username(client) {
-            AuthDecision::Allow
-        } else {
-            AuthDecision::Deny(DenyReason::NotAuthorized)
-        }
+        decide::authenticate(client)
     }
 
     #[hook(inline)]
@@ -38,24 +28,16 @@ impl Hooks for BenchHooks {
         _: &str,
         _: AclResult,
     ) -> AclDecision {
-        if has_username(client) {
-            AclDecision::Allow
-        } else {
-            AclDecision::Deny
-        }
+        decide::check_acl(client)
     }
 
     #[hook(inline)]
     fn message_publish(&self, message: &Message) -> PublishDecision {
-        if message.topic.starts_with("deny/") {
-            PublishDecision::Cancel
-        } else {
-            PublishDecision::Continue
-        }
+        decide::publish(message)
     }
 
     #[hook(inline)]
     fn client_connected(&self, client: &ClientInfo, _conninfo: &ConnInfo) {
-        std::hint::black_box(has_username(client));
+        decide::connected(client)
     }
 }
