@@ -24,8 +24,9 @@
 -include("emqx_rust_hook.hrl").
 
 -export([main/0, main/1]).
-%% The pure-Erlang hooks of the `erlang' mode.
+%% The pure-Erlang hooks of the `erlang' mode, and the callbacks of `rust_dirty_io'.
 -export([erl_authenticate/3, erl_check_acl/5, erl_publish/2, erl_connected/3]).
+-export([dirty_authenticate/3, dirty_check_acl/5, dirty_publish/2, dirty_connected/3]).
 %% For runs by hand.
 -export([inputs/0, modes/0, measure/4, throughput/5, breakdown/2]).
 
@@ -39,13 +40,18 @@
 %% The modes, in table order. Adding a mode is one line here. `{rust, Lib}' loads the
 %% real plugin with a library built under target/release; each of its hooks is labelled
 %% `rust_<mode>' after the mode the plugin registered for it, and a hook the library
-%% does not implement is left out.
+%% does not implement is left out. `{rust_dirty_io, Lib}' loads the plugin the same way,
+%% then swaps its callbacks for ones that run the call on a dirty I/O scheduler through
+%% `emqx_rust_hook_nif:call_dirty_io/2' (not an SDK mode: the alternative to the pool
+%% that the SDK did not take, measured here for comparison).
 
 modes() ->
     [none,
      erlang,
      {rust, "libbench_hooks.so"},                    % every hook #[hook(inline)]
-     {rust, "examples/libbench_hooks_pool.so"}       % #[hook(pool)], notification queued
+     {rust, "examples/libbench_hooks_pool.so"},      % #[hook(pool)], notification queued
+     {rust_dirty_io, "libbench_hooks.so"}            % the inline library on a dirty I/O
+                                                     % scheduler (call_dirty_io/2)
     ].
 
 %%--------------------------------------------------------------------------------------
@@ -103,6 +109,7 @@ run_mode(How, Inputs, N, Scheds) ->
 
 label(none, _Hook) -> <<"none">>;
 label(erlang, _Hook) -> <<"erlang">>;
+label({rust_dirty_io, _Lib}, _Hook) -> <<"rust_dirty_io">>;
 label({rust, _Lib}, Hook) ->
     #hook{mode = Mode} = registered(Hook),
     <<"rust_", (atom_to_binary(Mode))/binary>>.
@@ -160,6 +167,13 @@ setup(erlang) ->
     Extra = {bench, erlang},
     [ok = emqx_hooks:add(H, {?MODULE, erl_fun(H), [Extra]}, 0) || H <- ?HOOKS],
     ok;
+setup({rust_dirty_io, Lib}) ->
+    setup({rust, Lib}),
+    [emqx_hooks:del(H, {emqx_rust_hook_handler, emqx_rust_hook_handler:callback(H)})
+     || H <- ?HOOKS],
+    sync_hooks(),
+    [ok = emqx_hooks:add(H, {?MODULE, dirty_fun(H), [{bench, dirty_io}]}, 0) || H <- ?HOOKS],
+    ok;
 setup({rust, Lib}) ->
     Path = filename:join(emqx_double:repo_path("target/release"), Lib),
     filelib:is_regular(Path) orelse error({not_built, Path, "run make bench"}),
@@ -173,6 +187,9 @@ teardown(none) ->
 teardown(erlang) ->
     [emqx_hooks:del(H, {?MODULE, erl_fun(H)}) || H <- ?HOOKS],
     sync_hooks();
+teardown({rust_dirty_io, Lib}) ->
+    [emqx_hooks:del(H, {?MODULE, dirty_fun(H)}) || H <- ?HOOKS],
+    teardown({rust, Lib});
 teardown({rust, _Lib}) ->
     ok = rust_hook_test_util:stop(),
     sync_hooks().
@@ -187,6 +204,11 @@ erl_fun('client.authenticate') -> erl_authenticate;
 erl_fun('client.check_acl') -> erl_check_acl;
 erl_fun('message.publish') -> erl_publish;
 erl_fun('client.connected') -> erl_connected.
+
+dirty_fun('client.authenticate') -> dirty_authenticate;
+dirty_fun('client.check_acl') -> dirty_check_acl;
+dirty_fun('message.publish') -> dirty_publish;
+dirty_fun('client.connected') -> dirty_connected.
 
 %%--------------------------------------------------------------------------------------
 %% The pure-Erlang hooks: the decisions of native/bench_hooks, returning what the SDK
@@ -219,6 +241,25 @@ erl_connected(ClientInfo, _ConnInfo, _Extra) ->
 
 has_username(#{username := U}) when is_binary(U), U =/= <<>> -> true;
 has_username(_) -> false.
+
+%% The callbacks of `rust_dirty_io': the inline library's call, on a dirty I/O scheduler.
+dirty_authenticate(ClientInfo, Acc, _Extra) ->
+    dirty('client.authenticate', [ClientInfo, Acc]).
+
+dirty_check_acl(ClientInfo, PubSub, Topic, Acc, _Extra) ->
+    dirty('client.check_acl', [ClientInfo, PubSub, Topic, Acc]).
+
+dirty_publish(Msg, _Extra) ->
+    dirty('message.publish', [Msg]).
+
+dirty_connected(ClientInfo, ConnInfo, _Extra) ->
+    dirty('client.connected', [ClientInfo, ConnInfo]).
+
+dirty(Hook, Args) ->
+    case emqx_rust_hook_nif:call_dirty_io(Hook, Args) of
+        {error, Kind, Message} -> error({call_dirty_io, Hook, Kind, Message});
+        Result -> Result
+    end.
 
 %%--------------------------------------------------------------------------------------
 %% Same decision in every mode: the allow path with the captured terms, and the deny
