@@ -35,6 +35,7 @@ pub mod decision;
 pub mod erl;
 pub mod exec;
 pub mod hookpoint;
+#[cfg(not(test))]
 pub mod hooks;
 #[cfg(not(test))]
 pub mod log;
@@ -51,6 +52,7 @@ pub use config::{Config, FailedAction, InitError};
 pub use emqx_rust_hook_macros::export;
 pub use exec::deadline;
 pub use hookpoint::{HookKind, HookPoint};
+#[cfg(not(test))]
 pub use hooks::Hooks;
 pub use spec::{HookSpec, Mode};
 
@@ -58,6 +60,7 @@ pub use spec::{HookSpec, Mode};
 pub mod prelude {
     pub use crate::config::{Config, FailedAction, InitError};
     pub use crate::decision::*;
+    #[cfg(not(test))]
     pub use crate::hooks::Hooks;
     pub use crate::types::*;
 }

@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! fn client_authenticate(&self, c: &ClientInfo, _: &AuthResult) -> AuthDecision {
-//!     let user = c.username.map(|u| u.to_string());
+//!     let user = c.username().map(|u| u.to_string());
 //!     match emqx_rust_hook::rt::block_on(self.db.check_login(user)) {
 //!         Ok(true) => AuthDecision::Allow,
 //!         Ok(false) => AuthDecision::Deny(DenyReason::BadUsernameOrPassword),

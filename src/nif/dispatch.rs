@@ -6,6 +6,7 @@ use super::decode::{self as d, DecodeError};
 use super::encode::{self as e, EncodeError};
 use super::instance::{Core, HookStats};
 use crate::hookpoint::HookPoint;
+use crate::types::{ClientInfo, ConnInfo, Message};
 use rustler::{Encoder, Env, Term};
 
 /// Why a call produced no decision.
@@ -34,51 +35,51 @@ pub fn dispatch<'a>(
     use HookPoint::*;
     Ok(match (hook, args) {
         (ClientConnect, [conninfo, props]) => {
-            let ci = d::conninfo(*conninfo)?;
+            let ci = ConnInfo::new(*conninfo)?;
             let p = d::properties(*props, "client.connect props")?;
             let decision = user(|| h.client_connect(&ci, &p))?;
             e::connect(env, &decision, *props)?
         }
         (ClientConnack, [conninfo, rc, props]) => {
-            let ci = d::conninfo(*conninfo)?;
+            let ci = ConnInfo::new(*conninfo)?;
             let rc = d::atom_text(*rc, "client.connack rc")?;
             let p = d::properties(*props, "client.connack props")?;
-            let decision = user(|| h.client_connack(&ci, &rc, &p))?;
+            let decision = user(|| h.client_connack(&ci, rc, &p))?;
             e::connack(env, &decision, *props)?
         }
         (ClientConnected, [clientinfo, conninfo]) => {
-            let (cl, ci) = (d::clientinfo(*clientinfo)?, d::conninfo(*conninfo)?);
+            let (cl, ci) = (ClientInfo::new(*clientinfo)?, ConnInfo::new(*conninfo)?);
             user(|| h.client_connected(&cl, &ci))?;
             ok()
         }
         (ClientDisconnected, [clientinfo, reason, conninfo]) => {
-            let (cl, ci) = (d::clientinfo(*clientinfo)?, d::conninfo(*conninfo)?);
+            let (cl, ci) = (ClientInfo::new(*clientinfo)?, ConnInfo::new(*conninfo)?);
             let r = d::reason(*reason);
             user(|| h.client_disconnected(&cl, &r, &ci))?;
             ok()
         }
         (ClientAuthenticate, [clientinfo, acc]) => {
-            let cl = d::clientinfo(*clientinfo)?;
+            let cl = ClientInfo::new(*clientinfo)?;
             let result = d::auth_result(*acc)?;
             let decision = user(|| h.client_authenticate(&cl, &result))?;
             e::auth(env, decision, *acc)?
         }
         (ClientCheckAcl, [clientinfo, pubsub, topic, acc]) => {
-            let cl = d::clientinfo(*clientinfo)?;
+            let cl = ClientInfo::new(*clientinfo)?;
             let ps = d::pubsub(*pubsub)?;
             let t = d::text(*topic, "client.check_acl topic")?;
             let decision = user(|| h.client_check_acl(&cl, ps, t, d::acl_result(*acc)))?;
             e::acl(env, decision)
         }
         (ClientSubscribe, [clientinfo, props, filters]) => {
-            let cl = d::clientinfo(*clientinfo)?;
+            let cl = ClientInfo::new(*clientinfo)?;
             let p = d::properties(*props, "client.subscribe props")?;
             let f = d::topic_filters(*filters)?;
             let decision = user(|| h.client_subscribe(&cl, &p, &f))?;
             e::filters(env, &decision, *filters, true)?
         }
         (ClientUnsubscribe, [clientinfo, props, filters]) => {
-            let cl = d::clientinfo(*clientinfo)?;
+            let cl = ClientInfo::new(*clientinfo)?;
             let p = d::properties(*props, "client.unsubscribe props")?;
             let f = d::topic_filters(*filters)?;
             let decision = user(|| h.client_unsubscribe(&cl, &p, &f))?;
@@ -88,7 +89,7 @@ pub fn dispatch<'a>(
             SessionCreated | SessionResumed | SessionDiscarded | SessionTakeovered,
             [clientinfo, sessinfo],
         ) => {
-            let (cl, si) = (d::clientinfo(*clientinfo)?, d::sessinfo(*sessinfo)?);
+            let (cl, si) = (ClientInfo::new(*clientinfo)?, d::sessinfo(*sessinfo)?);
             user(|| match hook {
                 SessionCreated => h.session_created(&cl, &si),
                 SessionResumed => h.session_resumed(&cl, &si),
@@ -98,7 +99,7 @@ pub fn dispatch<'a>(
             ok()
         }
         (SessionSubscribed | SessionUnsubscribed, [clientinfo, topic, opts]) => {
-            let cl = d::clientinfo(*clientinfo)?;
+            let cl = ClientInfo::new(*clientinfo)?;
             let t = d::text(*topic, "session topic")?;
             let o = d::subopts(*opts)?;
             user(|| match hook {
@@ -108,30 +109,30 @@ pub fn dispatch<'a>(
             ok()
         }
         (SessionTerminated, [clientinfo, reason, sessinfo]) => {
-            let (cl, si) = (d::clientinfo(*clientinfo)?, d::sessinfo(*sessinfo)?);
+            let (cl, si) = (ClientInfo::new(*clientinfo)?, d::sessinfo(*sessinfo)?);
             let r = d::reason(*reason);
             user(|| h.session_terminated(&cl, &r, &si))?;
             ok()
         }
         (MessagePublish, [msg]) => {
-            let m = d::message(*msg)?;
+            let m = Message::new(*msg)?;
             let decision = user(|| h.message_publish(&m))?;
             e::publish(env, &decision, *msg)?
         }
         (MessageDelivered, [clientinfo, msg]) => {
-            let (cl, m) = (d::clientinfo(*clientinfo)?, d::message(*msg)?);
+            let (cl, m) = (ClientInfo::new(*clientinfo)?, Message::new(*msg)?);
             let decision = user(|| h.message_delivered(&cl, &m))?;
             e::delivered(env, &decision, *msg)?
         }
         (MessageAcked, [clientinfo, msg]) => {
-            let (cl, m) = (d::clientinfo(*clientinfo)?, d::message(*msg)?);
+            let (cl, m) = (ClientInfo::new(*clientinfo)?, Message::new(*msg)?);
             user(|| h.message_acked(&cl, &m))?;
             ok()
         }
         (MessageDropped, [msg, node, reason]) => {
-            let m = d::message(*msg)?;
+            let m = Message::new(*msg)?;
             let (n, r) = (d::node(*node), d::reason(*reason));
-            user(|| h.message_dropped(&m, &n, &r))?;
+            user(|| h.message_dropped(&m, n, &r))?;
             ok()
         }
         _ => {
@@ -186,12 +187,9 @@ fn client_for_log(hook: HookPoint, args: &[Term]) -> String {
     match hook {
         HookPoint::MessagePublish | HookPoint::MessageDropped => args
             .first()
-            .and_then(|m| d::tuple(*m))
-            .and_then(|f| {
-                f.get(3)
-                    .and_then(|from| from.decode::<rustler::Binary>().ok())
-            })
-            .map(|b| format!("from {:?}", String::from_utf8_lossy(b.as_slice())))
+            .and_then(|m| super::term::Tuple::of(*m))
+            .and_then(|f| f.get(3).and_then(super::term::binary))
+            .map(|b| format!("from {:?}", String::from_utf8_lossy(b)))
             .unwrap_or_else(|| "from a system publisher".to_string()),
         _ => args
             .first()

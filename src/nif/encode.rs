@@ -3,7 +3,7 @@
 //! and has the exact shape the hook needs, so EMQX never gets a wrong-shaped value.
 
 use super::atoms;
-use super::decode::{message_fields, tuple};
+use super::term::{map_get, Tuple};
 use crate::decision::*;
 use crate::topic::validate_filter;
 use crate::types::NewProperty;
@@ -93,9 +93,21 @@ pub fn put_properties<'a>(env: Env<'a>, map: Term<'a>, props: &[NewProperty]) ->
     Ok(map)
 }
 
+/// The nine elements of a `#message{}` record, to build a changed copy.
+fn message_fields<'a>(env: Env<'a>, msg: Term<'a>) -> Result<Vec<Term<'a>>, EncodeError> {
+    match Tuple::of(msg) {
+        Some(t) if t.len() == 9 => Ok(t
+            .raw()
+            .iter()
+            .map(|raw| unsafe { Term::new(env, *raw) })
+            .collect()),
+        _ => bad("not a #message{} record"),
+    }
+}
+
 /// A message record with `change` applied.
 pub fn changed_message<'a>(env: Env<'a>, msg: Term<'a>, change: &MessageChange) -> R<'a> {
-    let mut f = message_fields(msg).or_else(|e| bad(e.to_string()))?;
+    let mut f = message_fields(env, msg)?;
     if let Some(topic) = &change.topic {
         if topic.is_empty() || topic.contains(['+', '#', '\0']) {
             return bad(format!("topic {topic:?} is not a valid topic name"));
@@ -130,7 +142,7 @@ pub fn publish<'a>(env: Env<'a>, decision: &PublishDecision, msg: Term<'a>) -> R
             Ok(tagged(env, atoms::ok(), changed_message(env, msg, change)?))
         }
         PublishDecision::Cancel => {
-            let mut f = message_fields(msg).or_else(|e| bad(e.to_string()))?;
+            let mut f = message_fields(env, msg)?;
             f[5] = put(f[5], atoms::allow_publish(), false)?;
             Ok(tagged(
                 env,
@@ -176,7 +188,10 @@ pub fn filters<'a>(
                 original.len()
             ));
         };
-        let Some([topic, opts]) = tuple(*el).as_deref().map(|t| [t[0], t[1]]) else {
+        let Some((topic, opts)) = Tuple::of(*el)
+            .filter(|t| t.len() == 2)
+            .and_then(|t| Some((t.get(0)?, t.get(1)?)))
+        else {
             return bad("topic filter element is not a 2-tuple");
         };
         let topic = match &c.topic {
@@ -191,7 +206,7 @@ pub fn filters<'a>(
             Some(q) => put(opts, atoms::qos(), q.as_u8())?,
             None => opts,
         };
-        if subscribe && opts.map_get(atoms::qos()).is_err() {
+        if subscribe && map_get(opts, atoms::qos()).is_none() {
             return bad("a subscribe filter needs a qos");
         }
         out.push((topic, opts).encode(env));

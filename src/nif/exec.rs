@@ -8,12 +8,13 @@ use super::atoms;
 use super::dispatch::run_call;
 use super::instance::{Core, HookStats};
 use super::job::{self, JobState};
+use super::term::{self, Tuple};
 use crate::config::Config;
 use crate::exec::{BoundedQueue, Pushed, Sharded, Workers};
 use crate::hookpoint::HookPoint;
 use crate::spec::Mode;
 use rustler::env::SavedTerm;
-use rustler::{Binary, Encoder, Env, LocalPid, OwnedEnv, Term};
+use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -136,7 +137,7 @@ impl Executor {
         };
         let key = shard_key(hook, args);
         let job = self.copy_job(hook, args, None);
-        match notify.push(key.as_slice(), job) {
+        match notify.push(key, job) {
             Pushed::Ok => {}
             Pushed::Evicted(old) => dropped(core, old.hook),
             Pushed::Rejected(new) => dropped(core, new.hook),
@@ -169,17 +170,17 @@ fn dropped(core: &Core, hook: HookPoint) {
 }
 
 /// The client a notification is about, so that its events stay in order.
-fn shard_key<'a>(hook: HookPoint, args: &[Term<'a>]) -> Vec<u8> {
-    let bin = |t: Term<'a>| t.decode::<Binary>().ok().map(|b| b.as_slice().to_vec());
+fn shard_key<'a>(hook: HookPoint, args: &[Term<'a>]) -> &'a [u8] {
     let key = match hook {
         HookPoint::MessagePublish | HookPoint::MessageDropped => args
             .first()
-            .and_then(|m| super::decode::tuple(*m))
-            .and_then(|f| f.get(3).and_then(|t| bin(*t))),
+            .and_then(|m| Tuple::of(*m))
+            .and_then(|f| f.get(3))
+            .and_then(term::binary),
         _ => args
             .first()
-            .and_then(|m| m.map_get(atoms::clientid()).ok())
-            .and_then(bin),
+            .and_then(|m| term::map_get(*m, atoms::clientid()))
+            .and_then(term::binary),
     };
     key.unwrap_or_default()
 }

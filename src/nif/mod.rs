@@ -2,7 +2,7 @@
 //! entry and per-module state, `calls` the NIF functions, `dispatch` one hook call,
 //! `decode`/`encode` the term conversions.
 
-mod atoms;
+pub mod atoms;
 pub mod calls;
 pub mod decode;
 pub mod dispatch;
@@ -12,3 +12,4 @@ pub mod exec;
 pub mod instance;
 pub mod job;
 pub mod pin;
+pub mod term;

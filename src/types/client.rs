@@ -1,11 +1,19 @@
-//! `conninfo()` and `clientinfo()` (contract 2.1 and 2.2).
+//! `conninfo()` and `clientinfo()` (contract 2.1 and 2.2), as views over EMQX's maps:
+//! each accessor reads its field when called, so a hook pays only for what it reads.
+//! Absent and `undefined` fields are `None`; other map keys stay in the term EMQX gets
+//! back.
 
-use super::{Bytes, Password, Properties};
-use serde::Serialize;
+use super::{socket_addr, Bytes, Password, Properties};
+use crate::nif::atoms;
+use crate::nif::decode::{properties, DecodeError};
+use crate::nif::term::{self, field, Held};
+use rustler::Term;
+use serde::ser::SerializeStruct;
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 /// The transport of a connection (`conninfo.socktype`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum SockType {
     /// Plain TCP.
     Tcp,
@@ -16,15 +24,15 @@ pub enum SockType {
     /// WebSocket (ws and wss).
     Ws,
     /// Anything else a gateway or a later version reports.
-    Other(String),
+    Other(&'static str),
 }
 
 /// The client certificate slot of `conninfo` (`peercert`); EMQX treats it as opaque.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum PeerCert<'a> {
     /// `nossl`: plain TCP.
     NoSsl,
-    /// `undefined`: TLS without a client certificate, plain ws, or 4.4 (always).
+    /// `undefined` (or absent): TLS without a client certificate, plain ws, or 4.4.
     Undefined,
     /// The DER certificate.
     Der(Bytes<'a>),
@@ -32,81 +40,326 @@ pub enum PeerCert<'a> {
     Other,
 }
 
+fn ensure_map(term: Term, what: &'static str) -> Result<(), DecodeError> {
+    if term.get_type() == rustler::TermType::Map {
+        Ok(())
+    } else {
+        Err(DecodeError {
+            what,
+            expected: "a map",
+        })
+    }
+}
+
+fn peer(term: Option<Term>) -> Option<SocketAddr> {
+    let t = term::Tuple::of(term?)?;
+    if t.len() != 2 {
+        return None;
+    }
+    socket_addr(field::ip(t.get(0)?), t.get(1)?.decode::<u16>().ok())
+}
+
 /// The transport and the CONNECT packet of a connection.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy)]
 pub struct ConnInfo<'a> {
+    held: Held<'a>,
+}
+
+impl<'a> ConnInfo<'a> {
+    /// A view of a conninfo map.
+    pub(crate) fn new(map: Term<'a>) -> Result<Self, DecodeError> {
+        ensure_map(map, "conninfo")?;
+        Ok(ConnInfo {
+            held: Held::new(map),
+        })
+    }
+
+    #[inline]
+    fn map(&self) -> Term<'a> {
+        self.held.get()
+    }
+
     /// `socktype`.
-    pub socktype: SockType,
-    /// `peername`: the client address (IPv4-mapped IPv6 normalised), `None` when not IP.
-    pub peername: Option<SocketAddr>,
+    pub fn socktype(&self) -> Option<SockType> {
+        let name = field::atom(self.map(), atoms::socktype(), "conninfo.socktype")?;
+        Some(match name {
+            "tcp" => SockType::Tcp,
+            "ssl" => SockType::Ssl,
+            "proxy" => SockType::Proxy,
+            "ws" => SockType::Ws,
+            other => SockType::Other(other),
+        })
+    }
+
+    /// `peername`: the client address (IPv4-mapped IPv6 normalised); `None` when absent
+    /// or not an IP address (4.3+ local sockets).
+    pub fn peername(&self) -> Option<SocketAddr> {
+        peer(term::map_get(self.map(), atoms::peername()))
+    }
+
     /// `sockname`: the listener address.
-    pub sockname: Option<SocketAddr>,
+    pub fn sockname(&self) -> Option<SocketAddr> {
+        peer(term::map_get(self.map(), atoms::sockname()))
+    }
+
     /// `peercert`.
-    pub peercert: PeerCert<'a>,
+    pub fn peercert(&self) -> PeerCert<'a> {
+        match term::map_get(self.map(), atoms::peercert()) {
+            None => PeerCert::Undefined,
+            Some(t) if term::is(t, atoms::nossl()) => PeerCert::NoSsl,
+            Some(t) if term::is(t, atoms::undefined()) => PeerCert::Undefined,
+            Some(t) => term::binary(t).map_or(PeerCert::Other, |b| PeerCert::Der(Bytes(b))),
+        }
+    }
+
     /// `conn_mod`, e.g. `emqx_connection` or `emqx_ws_connection`.
-    pub conn_mod: Option<String>,
+    pub fn conn_mod(&self) -> Option<&'static str> {
+        field::atom(self.map(), atoms::conn_mod(), "conninfo.conn_mod")
+    }
+
     /// `proto_name`, e.g. `MQTT` (`MQIsdp` for 3.1).
-    pub proto_name: Bytes<'a>,
-    /// `proto_ver`: 3, 4 or 5 (`None` when a gateway sends a binary).
-    pub proto_ver: Option<u8>,
-    /// `clean_start`.
-    pub clean_start: bool,
+    pub fn proto_name(&self) -> Option<Bytes<'a>> {
+        field::bytes(self.map(), atoms::proto_name(), "conninfo.proto_name")
+    }
+
+    /// `proto_ver`: 3, 4 or 5 (`None` when a 4.3+ gateway sends a binary).
+    pub fn proto_ver(&self) -> Option<u8> {
+        field::defined(self.map(), atoms::proto_ver()).and_then(|t| t.decode::<u8>().ok())
+    }
+
+    /// `clean_start` (true when absent).
+    pub fn clean_start(&self) -> bool {
+        field::boolean(self.map(), atoms::clean_start(), "conninfo.clean_start").unwrap_or(true)
+    }
+
     /// `keepalive` in seconds.
-    pub keepalive: u16,
+    pub fn keepalive(&self) -> Option<u16> {
+        field::int(self.map(), atoms::keepalive(), "conninfo.keepalive")
+    }
+
     /// `clientid` as sent in CONNECT; may be empty (the assigned id is in [`ClientInfo`]).
-    pub clientid: Bytes<'a>,
+    pub fn clientid(&self) -> Bytes<'a> {
+        field::bytes(self.map(), atoms::clientid(), "conninfo.clientid").unwrap_or_default()
+    }
+
     /// `username` as sent in CONNECT.
-    pub username: Option<Bytes<'a>>,
-    /// `conn_props`: the CONNECT properties (`#{}` for v3/v4).
-    pub conn_props: Properties<'a>,
+    pub fn username(&self) -> Option<Bytes<'a>> {
+        field::bytes(self.map(), atoms::username(), "conninfo.username")
+    }
+
+    /// `conn_props`: the CONNECT properties (empty for v3/v4).
+    pub fn conn_props(&self) -> Properties<'a> {
+        self.props(atoms::conn_props(), "conninfo.conn_props")
+            .unwrap_or_default()
+    }
+
     /// `receive_maximum`.
-    pub receive_maximum: Option<u32>,
+    pub fn receive_maximum(&self) -> Option<u32> {
+        field::int(
+            self.map(),
+            atoms::receive_maximum(),
+            "conninfo.receive_maximum",
+        )
+    }
+
     /// `expiry_interval` in seconds (`0xFFFFFFFF` means never).
-    pub expiry_interval: Option<u32>,
+    pub fn expiry_interval(&self) -> Option<u32> {
+        field::int(
+            self.map(),
+            atoms::expiry_interval(),
+            "conninfo.expiry_interval",
+        )
+    }
+
     /// `connected_at`, ms since the epoch (set from `client.connected` on).
-    pub connected_at: Option<i64>,
+    pub fn connected_at(&self) -> Option<i64> {
+        field::int(self.map(), atoms::connected_at(), "conninfo.connected_at")
+    }
+
     /// `disconnected_at`, ms since the epoch (in `client.disconnected`).
-    pub disconnected_at: Option<i64>,
+    pub fn disconnected_at(&self) -> Option<i64> {
+        field::int(
+            self.map(),
+            atoms::disconnected_at(),
+            "conninfo.disconnected_at",
+        )
+    }
+
     /// `disconn_props`: the DISCONNECT properties, when the client sent one.
-    pub disconn_props: Option<Properties<'a>>,
+    pub fn disconn_props(&self) -> Option<Properties<'a>> {
+        self.props(atoms::disconn_props(), "conninfo.disconn_props")
+    }
+
+    fn props(&self, key: rustler::Atom, what: &'static str) -> Option<Properties<'a>> {
+        let t = field::defined(self.map(), key)?;
+        properties(t, what)
+            .map_err(|e| term::malformed(e.what, e.expected))
+            .ok()
+    }
 }
 
 /// The authenticated client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy)]
 pub struct ClientInfo<'a> {
-    /// `zone`, e.g. `external` (`None` when 4.3+ leaves it `undefined`).
-    pub zone: Option<String>,
-    /// `protocol`: `mqtt`, or a gateway's name.
-    pub protocol: String,
-    /// `peerhost` (IPv4-mapped IPv6 normalised).
-    pub peerhost: Option<IpAddr>,
-    /// `sockport`: the listener port.
-    pub sockport: Option<u16>,
-    /// `clientid`: the final id (generated when the client sent an empty one).
-    pub clientid: Bytes<'a>,
-    /// `username`.
-    pub username: Option<Bytes<'a>>,
-    /// `password`: only in `client.authenticate`. Never printed.
-    pub password: Option<Password<'a>>,
-    /// `mountpoint`.
-    pub mountpoint: Option<Bytes<'a>>,
-    /// `is_bridge`.
-    pub is_bridge: bool,
-    /// `is_superuser`.
-    pub is_superuser: bool,
-    /// `anonymous`, merged in after authentication.
-    pub anonymous: Option<bool>,
-    /// `auth_result`, merged in after authentication.
-    pub auth_result: Option<String>,
-    /// `cn` from the client certificate.
-    pub cn: Option<Bytes<'a>>,
-    /// `dn` from the client certificate.
-    pub dn: Option<Bytes<'a>>,
+    held: Held<'a>,
 }
 
-impl ClientInfo<'_> {
-    /// A placeholder for a client id when logging: the id as text.
-    pub fn id_for_log(&self) -> String {
-        self.clientid.to_string()
+impl<'a> ClientInfo<'a> {
+    /// A view of a clientinfo map.
+    pub(crate) fn new(map: Term<'a>) -> Result<Self, DecodeError> {
+        ensure_map(map, "clientinfo")?;
+        Ok(ClientInfo {
+            held: Held::new(map),
+        })
+    }
+
+    #[inline]
+    fn map(&self) -> Term<'a> {
+        self.held.get()
+    }
+
+    /// `zone`, e.g. `external` (`None` when 4.3+ leaves it `undefined`).
+    pub fn zone(&self) -> Option<&'static str> {
+        field::atom(self.map(), atoms::zone(), "clientinfo.zone")
+    }
+
+    /// `protocol`: `mqtt`, or a gateway's name.
+    pub fn protocol(&self) -> Option<&'static str> {
+        field::atom(self.map(), atoms::protocol(), "clientinfo.protocol")
+    }
+
+    /// `peerhost` (IPv4-mapped IPv6 normalised).
+    pub fn peerhost(&self) -> Option<IpAddr> {
+        field::defined(self.map(), atoms::peerhost()).and_then(field::ip)
+    }
+
+    /// `sockport`: the listener port.
+    pub fn sockport(&self) -> Option<u16> {
+        field::int(self.map(), atoms::sockport(), "clientinfo.sockport")
+    }
+
+    /// `clientid`: the final id (generated when the client sent an empty one).
+    pub fn clientid(&self) -> Bytes<'a> {
+        field::bytes(self.map(), atoms::clientid(), "clientinfo.clientid").unwrap_or_default()
+    }
+
+    /// `username`.
+    pub fn username(&self) -> Option<Bytes<'a>> {
+        field::bytes(self.map(), atoms::username(), "clientinfo.username")
+    }
+
+    /// `password`: only in `client.authenticate`. Never printed.
+    pub fn password(&self) -> Option<Password<'a>> {
+        field::bytes(self.map(), atoms::password(), "clientinfo.password")
+            .map(|b| Password::new(b.0))
+    }
+
+    /// `mountpoint`.
+    pub fn mountpoint(&self) -> Option<Bytes<'a>> {
+        field::bytes(self.map(), atoms::mountpoint(), "clientinfo.mountpoint")
+    }
+
+    /// `is_bridge`.
+    pub fn is_bridge(&self) -> bool {
+        field::boolean(self.map(), atoms::is_bridge(), "clientinfo.is_bridge").unwrap_or(false)
+    }
+
+    /// `is_superuser`.
+    pub fn is_superuser(&self) -> bool {
+        field::boolean(self.map(), atoms::is_superuser(), "clientinfo.is_superuser")
+            .unwrap_or(false)
+    }
+
+    /// `anonymous`, merged in after authentication.
+    pub fn anonymous(&self) -> Option<bool> {
+        field::boolean(self.map(), atoms::anonymous(), "clientinfo.anonymous")
+    }
+
+    /// `auth_result`, merged in after authentication.
+    pub fn auth_result(&self) -> Option<&'static str> {
+        field::atom(self.map(), atoms::auth_result(), "clientinfo.auth_result")
+    }
+
+    /// `cn` from the client certificate.
+    pub fn cn(&self) -> Option<Bytes<'a>> {
+        field::bytes(self.map(), atoms::cn(), "clientinfo.cn")
+    }
+
+    /// `dn` from the client certificate.
+    pub fn dn(&self) -> Option<Bytes<'a>> {
+        field::bytes(self.map(), atoms::dn(), "clientinfo.dn")
+    }
+}
+
+impl serde::Serialize for ConnInfo<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("ConnInfo", 17)?;
+        m.serialize_field("socktype", &self.socktype())?;
+        m.serialize_field("peername", &self.peername())?;
+        m.serialize_field("sockname", &self.sockname())?;
+        m.serialize_field("peercert", &self.peercert())?;
+        m.serialize_field("conn_mod", &self.conn_mod())?;
+        m.serialize_field("proto_name", &self.proto_name())?;
+        m.serialize_field("proto_ver", &self.proto_ver())?;
+        m.serialize_field("clean_start", &self.clean_start())?;
+        m.serialize_field("keepalive", &self.keepalive())?;
+        m.serialize_field("clientid", &self.clientid())?;
+        m.serialize_field("username", &self.username())?;
+        m.serialize_field("conn_props", &self.conn_props())?;
+        m.serialize_field("receive_maximum", &self.receive_maximum())?;
+        m.serialize_field("expiry_interval", &self.expiry_interval())?;
+        m.serialize_field("connected_at", &self.connected_at())?;
+        m.serialize_field("disconnected_at", &self.disconnected_at())?;
+        m.serialize_field("disconn_props", &self.disconn_props())?;
+        m.end()
+    }
+}
+
+impl serde::Serialize for ClientInfo<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("ClientInfo", 14)?;
+        m.serialize_field("zone", &self.zone())?;
+        m.serialize_field("protocol", &self.protocol())?;
+        m.serialize_field("peerhost", &self.peerhost())?;
+        m.serialize_field("sockport", &self.sockport())?;
+        m.serialize_field("clientid", &self.clientid())?;
+        m.serialize_field("username", &self.username())?;
+        m.serialize_field("password", &self.password())?;
+        m.serialize_field("mountpoint", &self.mountpoint())?;
+        m.serialize_field("is_bridge", &self.is_bridge())?;
+        m.serialize_field("is_superuser", &self.is_superuser())?;
+        m.serialize_field("anonymous", &self.anonymous())?;
+        m.serialize_field("auth_result", &self.auth_result())?;
+        m.serialize_field("cn", &self.cn())?;
+        m.serialize_field("dn", &self.dn())?;
+        m.end()
+    }
+}
+
+impl fmt::Debug for ConnInfo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnInfo")
+            .field("socktype", &self.socktype())
+            .field("peername", &self.peername())
+            .field("clientid", &self.clientid())
+            .field("username", &self.username())
+            .field("proto_ver", &self.proto_ver())
+            .field("clean_start", &self.clean_start())
+            .field("keepalive", &self.keepalive())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ClientInfo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientInfo")
+            .field("clientid", &self.clientid())
+            .field("username", &self.username())
+            .field("password", &self.password())
+            .field("peerhost", &self.peerhost())
+            .field("zone", &self.zone())
+            .field("protocol", &self.protocol())
+            .field("is_superuser", &self.is_superuser())
+            .finish_non_exhaustive()
     }
 }

@@ -1,57 +1,29 @@
-//! The `#message{}` record (contract 2.5).
+//! The `#message{}` record (contract 2.5), as a view over EMQX's tuple: the topic and
+//! the payload are checked and borrowed when the view is made, every other field is read
+//! when its accessor is called.
 
-use super::{Bytes, Properties, QoS};
-use serde::Serialize;
+use super::{Bytes, MessageId, Properties, QoS};
+use crate::nif::atoms;
+use crate::nif::decode::{properties, DecodeError};
+use crate::nif::term::{self, field, Held, Tuple};
+use rustler::{Binary, Term};
+use serde::ser::SerializeStruct;
 use std::fmt;
 use std::net::IpAddr;
 
-/// The 16-byte message GUID. `Display` gives 32 uppercase hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub struct MessageId(pub [u8; 16]);
-
-impl MessageId {
-    /// 32 uppercase hex digits, two per byte (the original plugin's encoding).
-    pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(32);
-        for b in self.0 {
-            s.push_str(&format!("{b:02X}"));
-        }
-        s
-    }
-
-    /// The microsecond timestamp in the GUID's first 8 bytes.
-    pub fn timestamp_us(&self) -> u64 {
-        let mut ts = [0u8; 8];
-        ts.copy_from_slice(&self.0[..8]);
-        u64::from_be_bytes(ts)
-    }
-}
-
-impl fmt::Display for MessageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for MessageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MessageId({})", self.to_hex())
-    }
-}
-
 /// Who published a message (`#message.from`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Publisher<'a> {
     /// A client id (may be empty for the will message of a client with a generated id).
     Client(Bytes<'a>),
     /// A system publisher such as `emqx_sys` or `emqx_alarm` (an atom).
-    System(String),
+    System(&'static str),
     /// `undefined`.
     Undefined,
 }
 
 /// `#message.flags` (a missing flag is false).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Flags {
     /// `dup`.
     pub dup: bool,
@@ -62,69 +34,268 @@ pub struct Flags {
     /// `nl`: set on delivered copies for no-local subscriptions.
     pub nl: bool,
     /// Other flags, by name.
-    pub other: Vec<(String, bool)>,
+    pub other: Vec<(&'static str, bool)>,
 }
 
 /// `#message.headers`: the known headers; other keys survive untouched when a message is
 /// returned to EMQX.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy)]
 pub struct Headers<'a> {
+    held: Held<'a>,
+}
+
+impl<'a> Headers<'a> {
+    #[inline]
+    fn map(&self) -> Term<'a> {
+        self.held.get()
+    }
+
     /// `proto_ver` of the publishing client.
-    pub proto_ver: Option<u8>,
+    pub fn proto_ver(&self) -> Option<u8> {
+        field::defined(self.map(), atoms::proto_ver()).and_then(|t| t.decode::<u8>().ok())
+    }
+
     /// `protocol` of the publishing client.
-    pub protocol: Option<String>,
+    pub fn protocol(&self) -> Option<&'static str> {
+        field::atom(self.map(), atoms::protocol(), "message.headers.protocol")
+    }
+
     /// `username` of the publishing client.
-    pub username: Option<Bytes<'a>>,
+    pub fn username(&self) -> Option<Bytes<'a>> {
+        field::bytes(self.map(), atoms::username(), "message.headers.username")
+    }
+
     /// `peerhost` of the publishing client.
-    pub peerhost: Option<IpAddr>,
-    /// `properties`: the PUBLISH properties.
-    pub properties: Properties<'a>,
+    pub fn peerhost(&self) -> Option<IpAddr> {
+        field::defined(self.map(), atoms::peerhost()).and_then(field::ip)
+    }
+
+    /// `properties`: the PUBLISH properties (empty for v3/v4).
+    pub fn properties(&self) -> Properties<'a> {
+        self.props(atoms::properties(), "message.headers.properties")
+            .unwrap_or_default()
+    }
+
     /// `allow_publish`: `Some(false)` when a hook cancelled the publish.
-    pub allow_publish: Option<bool>,
+    pub fn allow_publish(&self) -> Option<bool> {
+        field::boolean(
+            self.map(),
+            atoms::allow_publish(),
+            "message.headers.allow_publish",
+        )
+    }
+
     /// `puback_props`: `message.acked` only.
-    pub puback_props: Option<Properties<'a>>,
+    pub fn puback_props(&self) -> Option<Properties<'a>> {
+        self.props(atoms::puback_props(), "message.headers.puback_props")
+    }
+
     /// `retained`: re-sent by the retainer.
-    pub retained: bool,
+    pub fn retained(&self) -> bool {
+        field::boolean(self.map(), atoms::retained(), "message.headers.retained").unwrap_or(false)
+    }
+
     /// `deliver_begin_at` (4.4), ms.
-    pub deliver_begin_at: Option<i64>,
+    pub fn deliver_begin_at(&self) -> Option<i64> {
+        field::int(
+            self.map(),
+            atoms::deliver_begin_at(),
+            "message.headers.deliver_begin_at",
+        )
+    }
+
+    fn props(&self, key: rustler::Atom, what: &'static str) -> Option<Properties<'a>> {
+        let t = field::defined(self.map(), key)?;
+        properties(t, what)
+            .map_err(|e| term::malformed(e.what, e.expected))
+            .ok()
+    }
 }
 
 /// A message, borrowed from the record EMQX passed (the payload is not copied).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy)]
 pub struct Message<'a> {
-    /// `id`.
-    pub id: MessageId,
-    /// `qos`.
-    pub qos: QoS,
-    /// `from`.
-    pub from: Publisher<'a>,
-    /// `flags`.
-    pub flags: Flags,
-    /// `headers`.
-    pub headers: Headers<'a>,
-    /// `topic` (mounted).
-    pub topic: &'a str,
-    /// `payload`.
-    pub payload: Bytes<'a>,
-    /// `timestamp`, ms since the epoch.
-    pub timestamp: i64,
+    fields: Tuple<'a>,
+    topic: &'a str,
+    payload: &'a [u8],
 }
 
-impl Message<'_> {
+impl<'a> Message<'a> {
+    /// A view of a `#message{}` record: checks the tag, the arity, the topic (UTF-8) and
+    /// the payload (a binary, or iodata that is flattened once).
+    pub(crate) fn new(term: Term<'a>) -> Result<Self, DecodeError> {
+        let bad = |what, expected| DecodeError { what, expected };
+        let fields = Tuple::of(term)
+            .filter(|f| f.len() == 9 && f.get(0).is_some_and(|t| term::is(t, atoms::message())))
+            .ok_or(bad(
+                "message",
+                "a #message{} record (9-tuple tagged message)",
+            ))?;
+        let topic = fields
+            .get(6)
+            .and_then(term::binary)
+            .ok_or(bad("message.topic", "a binary"))?;
+        let topic =
+            std::str::from_utf8(topic).map_err(|_| bad("message.topic", "a UTF-8 binary"))?;
+        let payload_term = fields.get(7).ok_or(bad("message.payload", "a binary"))?;
+        let payload = match term::binary(payload_term) {
+            Some(p) => p,
+            None => Binary::from_iolist(payload_term)
+                .map_err(|_| bad("message.payload", "a binary or iolist"))?
+                .as_slice(),
+        };
+        Ok(Message {
+            fields,
+            topic,
+            payload,
+        })
+    }
+
+    /// `id`: the 16-byte GUID (all zeros when malformed).
+    pub fn id(&self) -> MessageId {
+        let bytes = self.fields.get(1).and_then(term::binary);
+        match bytes.and_then(|b| <[u8; 16]>::try_from(b).ok()) {
+            Some(id) => MessageId(id),
+            None => {
+                term::malformed("message.id", "16 bytes");
+                MessageId([0; 16])
+            }
+        }
+    }
+
+    /// `qos`.
+    pub fn qos(&self) -> QoS {
+        let q = self
+            .fields
+            .get(2)
+            .and_then(|t| t.decode::<u8>().ok())
+            .and_then(QoS::from_u8);
+        q.unwrap_or_else(|| {
+            term::malformed("message.qos", "0, 1 or 2");
+            QoS::AtMostOnce
+        })
+    }
+
+    /// `from`.
+    pub fn from(&self) -> Publisher<'a> {
+        match self.fields.get(3) {
+            Some(t) if term::is(t, atoms::undefined()) => Publisher::Undefined,
+            Some(t) => match term::binary(t) {
+                Some(b) => Publisher::Client(Bytes(b)),
+                None => term::atom_name(t).map_or(Publisher::Undefined, Publisher::System),
+            },
+            None => Publisher::Undefined,
+        }
+    }
+
+    /// `flags`.
+    pub fn flags(&self) -> Flags {
+        let mut flags = Flags::default();
+        let Some(map) = self.fields.get(4) else {
+            return flags;
+        };
+        let Some(iter) = rustler::MapIterator::new(map) else {
+            term::malformed("message.flags", "a map");
+            return flags;
+        };
+        for (k, v) in iter {
+            let on = term::is(v, atoms::true_());
+            match term::atom_name(k) {
+                Some("dup") => flags.dup = on,
+                Some("retain") => flags.retain = on,
+                Some("sys") => flags.sys = on,
+                Some("nl") => flags.nl = on,
+                Some(other) => flags.other.push((other, on)),
+                None => term::malformed("message.flags key", "an atom"),
+            }
+        }
+        flags
+    }
+
+    /// `headers`.
+    pub fn headers(&self) -> Headers<'a> {
+        Headers {
+            held: Held::new(self.fields.get(5).expect("a 9-tuple has element 5")),
+        }
+    }
+
+    /// `topic` (mounted).
+    pub fn topic(&self) -> &'a str {
+        self.topic
+    }
+
+    /// `payload`.
+    pub fn payload(&self) -> Bytes<'a> {
+        Bytes(self.payload)
+    }
+
+    /// `timestamp`, ms since the epoch.
+    pub fn timestamp(&self) -> i64 {
+        self.fields
+            .get(8)
+            .and_then(|t| t.decode::<i64>().ok())
+            .unwrap_or_else(|| {
+                term::malformed("message.timestamp", "an integer");
+                0
+            })
+    }
+
     /// True for `$SYS/...` topics.
     pub fn is_sys_topic(&self) -> bool {
         self.topic.starts_with("$SYS/")
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl serde::Serialize for Headers<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Headers", 9)?;
+        m.serialize_field("proto_ver", &self.proto_ver())?;
+        m.serialize_field("protocol", &self.protocol())?;
+        m.serialize_field("username", &self.username())?;
+        m.serialize_field("peerhost", &self.peerhost())?;
+        m.serialize_field("properties", &self.properties())?;
+        m.serialize_field("allow_publish", &self.allow_publish())?;
+        m.serialize_field("puback_props", &self.puback_props())?;
+        m.serialize_field("retained", &self.retained())?;
+        m.serialize_field("deliver_begin_at", &self.deliver_begin_at())?;
+        m.end()
+    }
+}
 
-    #[test]
-    fn id_hex() {
-        let id = MessageId([0, 6, 97, 32, 185, 206, 123, 192, 244, 31, 0, 0, 1, 85, 0, 0]);
-        assert_eq!(id.to_hex(), "00066120B9CE7BC0F41F000001550000");
-        assert_eq!(id.timestamp_us(), 0x0006_6120_B9CE_7BC0);
+impl serde::Serialize for Message<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Message", 8)?;
+        m.serialize_field("id", &self.id())?;
+        m.serialize_field("qos", &self.qos())?;
+        m.serialize_field("from", &self.from())?;
+        m.serialize_field("flags", &self.flags())?;
+        m.serialize_field("headers", &self.headers())?;
+        m.serialize_field("topic", self.topic)?;
+        m.serialize_field("payload", &self.payload())?;
+        m.serialize_field("timestamp", &self.timestamp())?;
+        m.end()
+    }
+}
+
+impl fmt::Debug for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id())
+            .field("qos", &self.qos())
+            .field("from", &self.from())
+            .field("topic", &self.topic)
+            .field("payload_len", &self.payload.len())
+            .field("timestamp", &self.timestamp())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Headers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Headers")
+            .field("username", &self.username())
+            .field("peerhost", &self.peerhost())
+            .field("proto_ver", &self.proto_ver())
+            .finish_non_exhaustive()
     }
 }

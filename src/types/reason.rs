@@ -122,7 +122,7 @@ pub enum AclResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuthResult {
     /// `auth_result`: `success`, `not_authorized`, ... (`None` when absent).
-    pub auth_result: Option<String>,
+    pub auth_result: Option<&'static str>,
     /// `anonymous`.
     pub anonymous: Option<bool>,
     /// `is_superuser`, when an earlier callback set it.
@@ -132,7 +132,7 @@ pub struct AuthResult {
 impl AuthResult {
     /// True when the chain so far accepts the client.
     pub fn is_success(&self) -> bool {
-        self.auth_result.as_deref() == Some("success")
+        self.auth_result == Some("success")
     }
 }
 

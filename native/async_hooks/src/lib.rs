@@ -18,7 +18,7 @@ impl Hooks for AsyncHooks {
     }
 
     fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
-        let wait = match client.username.and_then(|u| u.as_str()) {
+        let wait = match client.username().and_then(|u| u.as_str()) {
             Some("slow") => Duration::from_secs(2),
             _ => Duration::from_millis(1),
         };

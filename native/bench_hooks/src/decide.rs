@@ -5,7 +5,7 @@
 use emqx_rust_hook::prelude::*;
 
 fn has_username(client: &ClientInfo) -> bool {
-    matches!(client.username, Some(u) if !u.is_empty())
+    matches!(client.username(), Some(u) if !u.is_empty())
 }
 
 /// `client.authenticate`: allow unless the username is empty (or absent).
@@ -28,7 +28,7 @@ pub fn check_acl(client: &ClientInfo) -> AclDecision {
 
 /// `message.publish`: continue unless the topic starts with `deny/`.
 pub fn publish(message: &Message) -> PublishDecision {
-    if message.topic.starts_with("deny/") {
+    if message.topic().starts_with("deny/") {
         PublishDecision::Cancel
     } else {
         PublishDecision::Continue

@@ -20,7 +20,8 @@ impl Hooks for Example {
     fn client_connect(&self, conninfo: &ConnInfo, _props: &Properties) -> ConnectDecision {
         info!(
             "client connecting: clientid={} peer={:?}",
-            conninfo.clientid, conninfo.peername
+            conninfo.clientid(),
+            conninfo.peername()
         );
         ConnectDecision::Continue
     }
@@ -28,12 +29,13 @@ impl Hooks for Example {
     fn client_connected(&self, client: &ClientInfo, _conninfo: &ConnInfo) {
         info!(
             "client connected: clientid={} username={:?}",
-            client.clientid, client.username
+            client.clientid(),
+            client.username()
         );
     }
 
     fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
-        if client.clientid.is_empty() {
+        if client.clientid().is_empty() {
             AuthDecision::Deny(DenyReason::NotAuthorized)
         } else {
             AuthDecision::Allow
@@ -47,7 +49,7 @@ impl Hooks for Example {
         _: &str,
         _: AclResult,
     ) -> AclDecision {
-        match client.username {
+        match client.username() {
             Some(u) if !u.is_empty() => AclDecision::Allow,
             _ => AclDecision::Deny,
         }
@@ -56,7 +58,8 @@ impl Hooks for Example {
     fn message_publish(&self, message: &Message) -> PublishDecision {
         info!(
             "publish: topic={} payload={}",
-            message.topic, message.payload
+            message.topic(),
+            message.payload()
         );
         PublishDecision::Continue
     }

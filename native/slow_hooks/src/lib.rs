@@ -41,7 +41,7 @@ impl Hooks for SlowHooks {
     }
 
     fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
-        match client.username.and_then(|u| u.as_str()) {
+        match client.username().and_then(|u| u.as_str()) {
             Some("slow") => {
                 std::thread::sleep(self.sleep);
                 AuthDecision::Allow
@@ -66,23 +66,26 @@ impl Hooks for SlowHooks {
     }
 
     fn message_publish(&self, message: &Message) -> PublishDecision {
-        if message.topic.starts_with("panic/") {
+        if message.topic().starts_with("panic/") {
             panic!("test panic in message_publish");
         }
-        if message.topic.starts_with("slow/") {
+        if message.topic().starts_with("slow/") {
             std::thread::sleep(self.sleep);
         }
         PublishDecision::Continue
     }
 
     fn client_connected(&self, client: &ClientInfo, conninfo: &ConnInfo) {
-        if client.clientid.0.starts_with(b"panic") {
+        if client.clientid().0.starts_with(b"panic") {
             panic!("test panic in a queued hook");
         }
         if !self.notify_sleep.is_zero() {
             std::thread::sleep(self.notify_sleep);
         }
-        let _ = erl::send("rust_hook_probe", &(client.clientid, conninfo.connected_at));
+        let _ = erl::send(
+            "rust_hook_probe",
+            &(client.clientid(), conninfo.connected_at()),
+        );
     }
 
     #[hook(queue)]
@@ -90,13 +93,13 @@ impl Hooks for SlowHooks {
         if !self.notify_sleep.is_zero() {
             std::thread::sleep(self.notify_sleep);
         }
-        let _ = erl::send("rust_hook_probe", &(client.clientid, message.topic));
+        let _ = erl::send("rust_hook_probe", &(client.clientid(), message.topic()));
         // Ignored: a queued hook observes, it cannot change the message.
         DeliverDecision::Modify(MessageChange::payload(b"ignored".to_vec()))
     }
 
     fn session_created(&self, client: &ClientInfo, _sessinfo: &SessInfo) {
-        if client.clientid.0.starts_with(b"panic") {
+        if client.clientid().0.starts_with(b"panic") {
             panic!("test panic in session_created");
         }
     }

@@ -27,9 +27,9 @@ pub struct TestHooks;
 struct Report<'a> {
     hook: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    clientinfo: Option<&'a ClientInfo<'a>>,
+    clientinfo: Option<ClientInfo<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    conninfo: Option<&'a ConnInfo<'a>>,
+    conninfo: Option<ConnInfo<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     password: Option<Bytes<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,7 +53,7 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     opts: Option<&'a SubOpts<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a Message<'a>>,
+    message: Option<Message<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,11 +65,11 @@ fn report(r: Report) {
     let _ = erl::send("rust_hook_probe", &r);
 }
 
-fn with_message<'a>(hook: &'static str, m: &'a Message<'a>) -> Report<'a> {
+fn with_message<'a>(hook: &'static str, m: &Message<'a>) -> Report<'a> {
     Report {
         hook,
-        message: Some(m),
-        message_id: Some(m.id.to_hex()),
+        message: Some(*m),
+        message_id: Some(m.id().to_hex()),
         ..Default::default()
     }
 }
@@ -86,11 +86,11 @@ impl Hooks for TestHooks {
     fn client_connect(&self, conninfo: &ConnInfo, props: &Properties) -> ConnectDecision {
         report(Report {
             hook: "client.connect",
-            conninfo: Some(conninfo),
+            conninfo: Some(*conninfo),
             props: Some(props),
             ..Default::default()
         });
-        if conninfo.clientid == "reject_me" {
+        if conninfo.clientid() == "reject_me" {
             ConnectDecision::Reject(ConnectRejection::NotAuthorized)
         } else {
             ConnectDecision::Continue
@@ -100,7 +100,7 @@ impl Hooks for TestHooks {
     fn client_connack(&self, conninfo: &ConnInfo, rc: &str, props: &Properties) -> ConnackDecision {
         report(Report {
             hook: "client.connack",
-            conninfo: Some(conninfo),
+            conninfo: Some(*conninfo),
             rc: Some(rc),
             props: Some(props),
             ..Default::default()
@@ -114,8 +114,8 @@ impl Hooks for TestHooks {
     fn client_connected(&self, clientinfo: &ClientInfo, conninfo: &ConnInfo) {
         report(Report {
             hook: "client.connected",
-            clientinfo: Some(clientinfo),
-            conninfo: Some(conninfo),
+            clientinfo: Some(*clientinfo),
+            conninfo: Some(*conninfo),
             ..Default::default()
         });
     }
@@ -123,8 +123,8 @@ impl Hooks for TestHooks {
     fn client_disconnected(&self, clientinfo: &ClientInfo, reason: &Reason, conninfo: &ConnInfo) {
         report(Report {
             hook: "client.disconnected",
-            clientinfo: Some(clientinfo),
-            conninfo: Some(conninfo),
+            clientinfo: Some(*clientinfo),
+            conninfo: Some(*conninfo),
             reason: Some(reason.to_string()),
             ..Default::default()
         });
@@ -133,16 +133,16 @@ impl Hooks for TestHooks {
     fn client_authenticate(&self, clientinfo: &ClientInfo, result: &AuthResult) -> AuthDecision {
         report(Report {
             hook: "client.authenticate",
-            clientinfo: Some(clientinfo),
-            password: clientinfo.password.map(|p| Bytes(p.expose())),
+            clientinfo: Some(*clientinfo),
+            password: clientinfo.password().map(|p| Bytes(p.expose())),
             auth: Some(result),
             ..Default::default()
         });
-        if clientinfo.clientid == "panic_auth" {
+        if clientinfo.clientid() == "panic_auth" {
             panic!("test panic in client_authenticate");
         }
-        let password = clientinfo.password.map(|p| p.expose());
-        match (clientinfo.username.and_then(|u| u.as_str()), password) {
+        let password = clientinfo.password().map(|p| p.expose());
+        match (clientinfo.username().and_then(|u| u.as_str()), password) {
             (Some("super"), _) => AuthDecision::AllowSuperuser,
             (_, Some(b"secret")) => AuthDecision::Allow,
             (_, Some(b"wrong")) => AuthDecision::Deny(DenyReason::BadUsernameOrPassword),
@@ -159,7 +159,7 @@ impl Hooks for TestHooks {
     ) -> AclDecision {
         report(Report {
             hook: "client.check_acl",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             pubsub: Some(pubsub),
             topic: Some(topic),
             acl: Some(result),
@@ -184,7 +184,7 @@ impl Hooks for TestHooks {
     ) -> FilterDecision {
         report(Report {
             hook: "client.subscribe",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             props: Some(props),
             filters: Some(filters),
             ..Default::default()
@@ -220,7 +220,7 @@ impl Hooks for TestHooks {
     ) -> FilterDecision {
         report(Report {
             hook: "client.unsubscribe",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             props: Some(props),
             filters: Some(filters),
             ..Default::default()
@@ -246,7 +246,7 @@ impl Hooks for TestHooks {
     fn session_created(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
         report(Report {
             hook: "session.created",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             sessinfo: Some(sessinfo),
             ..Default::default()
         });
@@ -255,7 +255,7 @@ impl Hooks for TestHooks {
     fn session_subscribed(&self, clientinfo: &ClientInfo, topic: &str, opts: &SubOpts) {
         report(Report {
             hook: "session.subscribed",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             topic: Some(topic),
             opts: Some(opts),
             ..Default::default()
@@ -265,7 +265,7 @@ impl Hooks for TestHooks {
     fn session_unsubscribed(&self, clientinfo: &ClientInfo, topic: &str, opts: &SubOpts) {
         report(Report {
             hook: "session.unsubscribed",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             topic: Some(topic),
             opts: Some(opts),
             ..Default::default()
@@ -275,7 +275,7 @@ impl Hooks for TestHooks {
     fn session_resumed(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
         report(Report {
             hook: "session.resumed",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             sessinfo: Some(sessinfo),
             ..Default::default()
         });
@@ -284,7 +284,7 @@ impl Hooks for TestHooks {
     fn session_discarded(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
         report(Report {
             hook: "session.discarded",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             sessinfo: Some(sessinfo),
             ..Default::default()
         });
@@ -293,7 +293,7 @@ impl Hooks for TestHooks {
     fn session_takeovered(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
         report(Report {
             hook: "session.takeovered",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             sessinfo: Some(sessinfo),
             ..Default::default()
         });
@@ -302,7 +302,7 @@ impl Hooks for TestHooks {
     fn session_terminated(&self, clientinfo: &ClientInfo, reason: &Reason, sessinfo: &SessInfo) {
         report(Report {
             hook: "session.terminated",
-            clientinfo: Some(clientinfo),
+            clientinfo: Some(*clientinfo),
             reason: Some(reason.to_string()),
             sessinfo: Some(sessinfo),
             ..Default::default()
@@ -311,7 +311,7 @@ impl Hooks for TestHooks {
 
     fn message_publish(&self, message: &Message) -> PublishDecision {
         report(with_message("message.publish", message));
-        let topic = message.topic;
+        let topic = message.topic();
         if topic.starts_with("panic/") {
             panic!("test panic in message_publish");
         } else if topic.starts_with("cancel/") {
@@ -319,7 +319,7 @@ impl Hooks for TestHooks {
         } else if let Some(rest) = topic.strip_prefix("rewrite/") {
             PublishDecision::Modify(MessageChange {
                 topic: Some(format!("rewritten/{rest}")),
-                payload: Some(message.payload.as_bytes().to_ascii_uppercase()),
+                payload: Some(message.payload().as_bytes().to_ascii_uppercase()),
                 ..Default::default()
             })
         } else if topic.starts_with("props/") {
@@ -338,11 +338,11 @@ impl Hooks for TestHooks {
     #[hook(topics = ["t/#", "up/#", "rewritten/#"])]
     fn message_delivered(&self, clientinfo: &ClientInfo, message: &Message) -> DeliverDecision {
         let mut r = with_message("message.delivered", message);
-        r.clientinfo = Some(clientinfo);
+        r.clientinfo = Some(*clientinfo);
         report(r);
-        if message.topic.starts_with("up/") {
+        if message.topic().starts_with("up/") {
             DeliverDecision::Modify(MessageChange::payload(
-                message.payload.as_bytes().to_ascii_uppercase(),
+                message.payload().as_bytes().to_ascii_uppercase(),
             ))
         } else {
             DeliverDecision::Continue
@@ -352,7 +352,7 @@ impl Hooks for TestHooks {
     #[hook(topics = ["t/#"])]
     fn message_acked(&self, clientinfo: &ClientInfo, message: &Message) {
         let mut r = with_message("message.acked", message);
-        r.clientinfo = Some(clientinfo);
+        r.clientinfo = Some(*clientinfo);
         report(r);
     }
 

@@ -14,7 +14,7 @@ impl Hooks for TwoHooks {
     }
 
     fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
-        match client.username {
+        match client.username() {
             Some(u) if u == "blocked" => AuthDecision::Deny(DenyReason::Banned),
             _ => AuthDecision::Abstain,
         }
