@@ -4,7 +4,11 @@
 
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// How long an idle consumer polls before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
 
 /// What a full queue does with a new item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -35,6 +39,8 @@ struct State<T> {
 /// A bounded FIFO queue.
 pub struct BoundedQueue<T> {
     state: Mutex<State<T>>,
+    /// The number of items, readable without the lock (for spinning consumers).
+    len: AtomicUsize,
     ready: Condvar,
     capacity: usize,
     overflow: Overflow,
@@ -48,6 +54,7 @@ impl<T> BoundedQueue<T> {
                 items: VecDeque::new(),
                 closed: false,
             }),
+            len: AtomicUsize::new(0),
             ready: Condvar::new(),
             capacity: capacity.max(1),
             overflow,
@@ -62,6 +69,7 @@ impl<T> BoundedQueue<T> {
         }
         let result = if st.items.len() < self.capacity {
             st.items.push_back(item);
+            self.len.store(st.items.len(), Ordering::Relaxed);
             Pushed::Ok
         } else {
             match self.overflow {
@@ -82,16 +90,32 @@ impl<T> BoundedQueue<T> {
     }
 
     /// Takes the oldest item, waiting for one; `None` once the queue is closed and empty.
+    ///
+    /// An idle consumer first polls for [`SPIN`] before it sleeps: waking a sleeping
+    /// thread costs the producer a system call and the item several microseconds, and
+    /// hook calls tend to come in bursts.
     pub fn pop(&self) -> Option<T> {
         let mut st = self.state.lock();
+        let mut spin_until = None;
         loop {
             if let Some(item) = st.items.pop_front() {
+                self.len.store(st.items.len(), Ordering::Relaxed);
                 return Some(item);
             }
             if st.closed {
                 return None;
             }
+            let until = *spin_until.get_or_insert_with(|| Instant::now() + SPIN);
+            if Instant::now() < until {
+                drop(st);
+                while self.len.load(Ordering::Relaxed) == 0 && Instant::now() < until {
+                    std::thread::yield_now();
+                }
+                st = self.state.lock();
+                continue;
+            }
             self.ready.wait(&mut st);
+            spin_until = None;
         }
     }
 
@@ -106,6 +130,7 @@ impl<T> BoundedQueue<T> {
         let mut st = self.state.lock();
         st.closed = true;
         let rest = st.items.drain(..).collect();
+        self.len.store(0, Ordering::Relaxed);
         drop(st);
         self.ready.notify_all();
         rest

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::exec::{BoundedQueue, Pushed, Sharded, Workers};
 use crate::hookpoint::HookPoint;
 use crate::spec::Mode;
+use parking_lot::Mutex;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
 use std::sync::Arc;
@@ -26,14 +27,14 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Who waits for a pool call's answer.
 struct Reply {
     pid: LocalPid,
-    tag: SavedTerm,
     state: Arc<JobState>,
 }
 
 /// One hook call to run on a worker.
 pub struct Job {
     env: OwnedEnv,
-    args: Vec<SavedTerm>,
+    /// `{Tag, Arg1, ..., ArgN}`, copied into `env` in one go.
+    call: SavedTerm,
     hook: HookPoint,
     reply: Option<Reply>,
     /// When the caller stops waiting (pool) or the event should be handled by (queue).
@@ -109,7 +110,11 @@ impl Executor {
                 .encode(env);
         };
         let state = JobState::new(hook);
-        let job = self.copy_job(hook, args, Some((env.pid(), tag, state.clone())));
+        let reply = Reply {
+            pid: env.pid(),
+            state: state.clone(),
+        };
+        let job = self.copy_job(env, hook, tag, args, Some(reply));
         match pool.push(job) {
             Pushed::Ok | Pushed::Evicted(_) => {
                 (atoms::pending(), job::make(env, state)).encode(env)
@@ -136,7 +141,7 @@ impl Executor {
             return ok;
         };
         let key = shard_key(hook, args);
-        let job = self.copy_job(hook, args, None);
+        let job = self.copy_job(env, hook, atoms::queue().to_term(env), args, None);
         match notify.push(key, job) {
             Pushed::Ok => {}
             Pushed::Evicted(old) => dropped(core, old.hook),
@@ -185,23 +190,53 @@ fn shard_key<'a>(hook: HookPoint, args: &[Term<'a>]) -> &'a [u8] {
     key.unwrap_or_default()
 }
 
+/// Environments kept for reuse: allocating one per call costs more than the copy.
+static FREE_ENVS: Mutex<Vec<OwnedEnv>> = Mutex::new(Vec::new());
+const FREE_ENVS_MAX: usize = 256;
+
+fn take_env() -> OwnedEnv {
+    FREE_ENVS.lock().pop().unwrap_or_default()
+}
+
+fn give_env(mut env: OwnedEnv) {
+    env.clear();
+    let mut free = FREE_ENVS.lock();
+    if free.len() < FREE_ENVS_MAX {
+        free.push(env);
+    }
+}
+
 impl Executor {
+    /// Copies `{Tag, Args...}` into an environment of its own (one copy: large binaries
+    /// are shared by reference count, not copied).
     fn copy_job(
         &self,
+        env: Env,
         hook: HookPoint,
+        tag: Term,
         args: &[Term],
-        reply: Option<(LocalPid, Term, Arc<JobState>)>,
+        reply: Option<Reply>,
     ) -> Job {
-        let env = OwnedEnv::new();
-        let saved = args.iter().map(|a| env.save(*a)).collect();
-        let reply = reply.map(|(pid, tag, state)| Reply {
-            pid,
-            tag: env.save(tag),
-            state,
-        });
+        let mut raw = [tag.as_c_arg(); 5];
+        for (slot, a) in raw[1..].iter_mut().zip(args) {
+            *slot = a.as_c_arg();
+        }
+        // SAFETY: builds a tuple of live terms in the caller's environment.
+        let call = unsafe {
+            Term::new(
+                env,
+                rustler::sys::enif_make_tuple_from_array(
+                    env.as_c_arg(),
+                    raw.as_ptr(),
+                    args.len() as u32 + 1,
+                ),
+            )
+        };
+        let owned = take_env();
+        let call = owned.save(call);
         Job {
-            env,
-            args: saved,
+            env: owned,
+            call,
             hook,
             reply,
             deadline: Instant::now() + self.call_timeout,
@@ -213,15 +248,13 @@ impl Executor {
 fn run_job(core: &Core, job: Job) {
     let Job {
         env,
-        args,
+        call,
         hook,
         reply,
         deadline,
     } = job;
-    if let Some(r) = &reply {
-        if r.state.is_abandoned() {
-            return; // the caller gave up while the call was queued
-        }
+    if reply.as_ref().is_some_and(|r| r.state.is_abandoned()) {
+        return give_env(env); // the caller gave up while the call was queued
     }
     #[cfg(feature = "tokio")]
     let _context = crate::rt::enter();
@@ -229,11 +262,14 @@ fn run_job(core: &Core, job: Job) {
     let outcome = crate::exec::with_deadline(deadline, || {
         crate::panic::contain(|| {
             env.run(|e| {
-                let terms: Vec<Term> = args.iter().map(|s| s.load(e)).collect();
-                let result = run_call(e, core, hook, &terms);
-                if let Some(r) = &reply {
+                let Some(call) = Tuple::of(call.load(e)) else {
+                    return;
+                };
+                let args: Vec<Term> = (1..call.len()).filter_map(|i| call.get(i)).collect();
+                let result = run_call(e, core, hook, &args);
+                if let (Some(r), Some(tag)) = (&reply, call.get(0)) {
                     if r.state.claim_reply() {
-                        send(e, &r.pid, (r.tag.load(e), result).encode(e));
+                        send(e, &r.pid, (tag, result).encode(e));
                     }
                 }
             })
@@ -242,20 +278,26 @@ fn run_job(core: &Core, job: Job) {
     if let Err(msg) = outcome {
         tracing::error!("{hook}: worker failed: {msg}");
     }
+    give_env(env);
 }
 
 fn answer_stopped(job: Job) {
-    let Job { env, reply, .. } = job;
+    let Job {
+        env, call, reply, ..
+    } = job;
     if let Some(r) = reply {
         if r.state.claim_reply() {
             env.run(|e| {
+                let Some(tag) = Tuple::of(call.load(e)).and_then(|c| c.get(0)) else {
+                    return;
+                };
                 let result = (
                     atoms::error(),
                     atoms::not_started(),
                     "the hook library stopped",
                 )
                     .encode(e);
-                send(e, &r.pid, (r.tag.load(e), result).encode(e));
+                send(e, &r.pid, (tag, result).encode(e));
             });
         }
     }
