@@ -4,7 +4,7 @@
 
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long an idle consumer polls before it sleeps.
@@ -41,6 +41,8 @@ pub struct BoundedQueue<T> {
     state: Mutex<State<T>>,
     /// The number of items, readable without the lock (for spinning consumers).
     len: AtomicUsize,
+    /// Whether a consumer is polling.
+    spinning: AtomicBool,
     ready: Condvar,
     capacity: usize,
     overflow: Overflow,
@@ -55,6 +57,7 @@ impl<T> BoundedQueue<T> {
                 closed: false,
             }),
             len: AtomicUsize::new(0),
+            spinning: AtomicBool::new(false),
             ready: Condvar::new(),
             capacity: capacity.max(1),
             overflow,
@@ -85,7 +88,11 @@ impl<T> BoundedQueue<T> {
             }
         };
         drop(st);
-        self.ready.notify_one();
+        // A polling consumer will see the item; waking a sleeper too would cost a
+        // system call here, on the caller's scheduler.
+        if !self.spinning.load(Ordering::Acquire) {
+            self.ready.notify_one();
+        }
         result
     }
 
@@ -95,28 +102,42 @@ impl<T> BoundedQueue<T> {
     /// thread costs the producer a system call and the item several microseconds, and
     /// hook calls tend to come in bursts.
     pub fn pop(&self) -> Option<T> {
-        let mut st = self.state.lock();
-        let mut spin_until = None;
         loop {
-            if let Some(item) = st.items.pop_front() {
-                self.len.store(st.items.len(), Ordering::Relaxed);
+            {
+                let mut st = self.state.lock();
+                if let Some(item) = self.take(&mut st) {
+                    return Some(item);
+                }
+                if st.closed {
+                    return None;
+                }
+                // One consumer at a time polls; the others sleep at once, so an idle
+                // queue costs at most one polling thread, for at most SPIN.
+                if self.spinning.swap(true, Ordering::Acquire) {
+                    self.ready.wait(&mut st);
+                    continue;
+                }
+            }
+            let until = Instant::now() + SPIN;
+            while self.len.load(Ordering::Relaxed) == 0 && Instant::now() < until {
+                std::thread::yield_now();
+            }
+            self.spinning.store(false, Ordering::Release);
+            let mut st = self.state.lock();
+            if let Some(item) = self.take(&mut st) {
                 return Some(item);
             }
             if st.closed {
                 return None;
             }
-            let until = *spin_until.get_or_insert_with(|| Instant::now() + SPIN);
-            if Instant::now() < until {
-                drop(st);
-                while self.len.load(Ordering::Relaxed) == 0 && Instant::now() < until {
-                    std::thread::yield_now();
-                }
-                st = self.state.lock();
-                continue;
-            }
             self.ready.wait(&mut st);
-            spin_until = None;
         }
+    }
+
+    fn take(&self, st: &mut State<T>) -> Option<T> {
+        let item = st.items.pop_front()?;
+        self.len.store(st.items.len(), Ordering::Relaxed);
+        Some(item)
     }
 
     /// Refuses new items and wakes every consumer; queued items can still be popped.
