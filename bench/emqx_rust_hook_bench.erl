@@ -88,7 +88,53 @@ main(#{n := N, out := Out}) ->
         [] -> ok;
         Breakdown -> print_breakdown(Breakdown)
     end,
+    blocking_vs_file_io(),
     ok.
+
+%%--------------------------------------------------------------------------------------
+%% Why the pool and not the dirty I/O schedulers: 200 concurrent hooks that block 50 ms
+%% (native/slow_hooks), run on a pool of 10 workers and on the VM's 10 dirty I/O
+%% schedulers, while another process reads a small file every 5 ms.
+
+blocking_vs_file_io() ->
+    Path = filename:join(emqx_double:repo_path("target/release"), "libslow_hooks.so"),
+    ok = rust_hook_test_util:start({path, Path}, ["exhook.drivers.rust.init.sleep_ms = 50",
+                                                  "exhook.drivers.rust.pool_size = 10",
+                                                  "exhook.drivers.rust.call_timeout = 60s"]),
+    try
+        File = filename:join("/tmp", "emqx_rust_hook_bench_probe.bin"),
+        ok = file:write_file(File, crypto:strong_rand_bytes(4096)),
+        CI = #{clientid => <<"bench">>, username => <<"slow">>},
+        Acc = #{auth_result => success, anonymous => true},
+        io:format("~nblocking hooks and the node's file I/O (200 concurrent calls that block 50 ms; "
+                  "file:read_file of 4 KiB every 5 ms meanwhile):~n"),
+        io:format("  ~-34s ~10s ~12s ~12s ~8s~n", ["path", "wall ms", "read p50 us", "read max us", "reads"]),
+        [file_io_case(Label, Call, File) || {Label, Call} <-
+            [{"pool (10 workers)", fun() -> emqx_hooks:run_fold('client.authenticate', [CI], Acc) end},
+             {"dirty I/O schedulers (10)", fun() -> emqx_rust_hook_nif:call_dirty_io('client.authenticate', [CI, Acc]) end}]],
+        ok
+    after
+        rust_hook_test_util:stop()
+    end.
+
+file_io_case(Label, Call, File) ->
+    Self = self(),
+    Reader = spawn(fun() -> read_loop(Self, File, []) end),
+    T0 = erlang:monotonic_time(millisecond),
+    Callers = [spawn(fun() -> _ = Call(), Self ! {done, self()} end) || _ <- lists:seq(1, 200)],
+    [receive {done, P} -> ok end || P <- Callers],
+    Wall = erlang:monotonic_time(millisecond) - T0,
+    Reader ! stop,
+    Reads = receive {reads, R} -> lists:sort(R) end,
+    io:format("  ~-34s ~10b ~12b ~12b ~8b~n",
+              [Label, Wall, lists:nth(length(Reads) div 2 + 1, Reads), lists:last(Reads), length(Reads)]).
+
+read_loop(Parent, File, Acc) ->
+    receive stop -> Parent ! {reads, Acc}
+    after 5 ->
+        {Us, {ok, _}} = timer:tc(fun() -> file:read_file(File) end),
+        read_loop(Parent, File, [Us | Acc])
+    end.
 
 run_mode(How, Inputs, N, Scheds) ->
     setup(How),
