@@ -23,7 +23,8 @@ decode_test_() ->
        {"1 MiB payload is passed whole", fun big_payload/0},
        {"iolist payload is flattened", fun iolist_payload/0},
        {"4.3+ shapes decode leniently", fun v43_shapes/0},
-       {"a malformed term is an error, logged, with the fallback", fun malformed/0}]).
+       {"a malformed term is an error, logged, with the fallback; a malformed field reads as absent",
+        fun malformed/0}]).
 
 run(Hook, Args) ->
     case lists:member(Hook, ?FOLDS) of
@@ -233,4 +234,15 @@ malformed() ->
     %% A message record with a topic that is not UTF-8.
     Bad = {message, <<4:128>>, 0, <<"c">>, #{}, #{}, <<255, 254>>, <<>>, 1},
     ?assertEqual(Bad, run('message.publish', [Bad])),
-    ?assertEqual([], reports(<<"message.publish">>)).
+    ?assertEqual([], reports(<<"message.publish">>)),
+    %% A field of the wrong type reads as absent; the call goes on.
+    CI = #{clientid => <<"lenient">>, username => 42, password => <<"secret">>,
+           peerhost => not_an_ip, sockport => -1, zone => <<"not an atom">>},
+    ?assertMatch(#{auth_result := success, anonymous := false},
+                 run('client.authenticate', [CI, Acc])),
+    [R] = reports(<<"client.authenticate">>),
+    ?assertEqual(undefined, get([<<"clientinfo">>, <<"username">>], R)),
+    ?assertEqual(undefined, get([<<"clientinfo">>, <<"peerhost">>], R)),
+    ?assertEqual(undefined, get([<<"clientinfo">>, <<"sockport">>], R)),
+    ?assertEqual(undefined, get([<<"clientinfo">>, <<"zone">>], R)),
+    ?assertEqual(<<"lenient">>, get([<<"clientinfo">>, <<"clientid">>], R)).
