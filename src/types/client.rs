@@ -8,7 +8,6 @@ use crate::nif::atoms;
 use crate::nif::decode::{properties, DecodeError};
 use crate::nif::term::{self, field, Held};
 use rustler::Term;
-use serde::ser::SerializeStruct;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
@@ -291,50 +290,48 @@ impl<'a> ClientInfo<'a> {
     }
 }
 
-impl serde::Serialize for ConnInfo<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("ConnInfo", 17)?;
-        m.serialize_field("socktype", &self.socktype())?;
-        m.serialize_field("peername", &self.peername())?;
-        m.serialize_field("sockname", &self.sockname())?;
-        m.serialize_field("peercert", &self.peercert())?;
-        m.serialize_field("conn_mod", &self.conn_mod())?;
-        m.serialize_field("proto_name", &self.proto_name())?;
-        m.serialize_field("proto_ver", &self.proto_ver())?;
-        m.serialize_field("clean_start", &self.clean_start())?;
-        m.serialize_field("keepalive", &self.keepalive())?;
-        m.serialize_field("clientid", &self.clientid())?;
-        m.serialize_field("username", &self.username())?;
-        m.serialize_field("conn_props", &self.conn_props())?;
-        m.serialize_field("receive_maximum", &self.receive_maximum())?;
-        m.serialize_field("expiry_interval", &self.expiry_interval())?;
-        m.serialize_field("connected_at", &self.connected_at())?;
-        m.serialize_field("disconnected_at", &self.disconnected_at())?;
-        m.serialize_field("disconn_props", &self.disconn_props())?;
-        m.end()
-    }
-}
+serialize_view!(
+    ConnInfo,
+    [
+        socktype,
+        peername,
+        sockname,
+        peercert,
+        conn_mod,
+        proto_name,
+        proto_ver,
+        clean_start,
+        keepalive,
+        clientid,
+        username,
+        conn_props,
+        receive_maximum,
+        expiry_interval,
+        connected_at,
+        disconnected_at,
+        disconn_props
+    ]
+);
 
-impl serde::Serialize for ClientInfo<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("ClientInfo", 14)?;
-        m.serialize_field("zone", &self.zone())?;
-        m.serialize_field("protocol", &self.protocol())?;
-        m.serialize_field("peerhost", &self.peerhost())?;
-        m.serialize_field("sockport", &self.sockport())?;
-        m.serialize_field("clientid", &self.clientid())?;
-        m.serialize_field("username", &self.username())?;
-        m.serialize_field("password", &self.password())?;
-        m.serialize_field("mountpoint", &self.mountpoint())?;
-        m.serialize_field("is_bridge", &self.is_bridge())?;
-        m.serialize_field("is_superuser", &self.is_superuser())?;
-        m.serialize_field("anonymous", &self.anonymous())?;
-        m.serialize_field("auth_result", &self.auth_result())?;
-        m.serialize_field("cn", &self.cn())?;
-        m.serialize_field("dn", &self.dn())?;
-        m.end()
-    }
-}
+serialize_view!(
+    ClientInfo,
+    [
+        zone,
+        protocol,
+        peerhost,
+        sockport,
+        clientid,
+        username,
+        password,
+        mountpoint,
+        is_bridge,
+        is_superuser,
+        anonymous,
+        auth_result,
+        cn,
+        dn
+    ]
+);
 
 impl fmt::Debug for ConnInfo<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,7 +7,6 @@ use crate::nif::atoms;
 use crate::nif::decode::{properties, DecodeError};
 use crate::nif::term::{self, field, Held, Tuple};
 use rustler::{Binary, Term};
-use serde::ser::SerializeStruct;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -246,36 +245,25 @@ impl<'a> Message<'a> {
     }
 }
 
-impl serde::Serialize for Headers<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("Headers", 9)?;
-        m.serialize_field("proto_ver", &self.proto_ver())?;
-        m.serialize_field("protocol", &self.protocol())?;
-        m.serialize_field("username", &self.username())?;
-        m.serialize_field("peerhost", &self.peerhost())?;
-        m.serialize_field("properties", &self.properties())?;
-        m.serialize_field("allow_publish", &self.allow_publish())?;
-        m.serialize_field("puback_props", &self.puback_props())?;
-        m.serialize_field("retained", &self.retained())?;
-        m.serialize_field("deliver_begin_at", &self.deliver_begin_at())?;
-        m.end()
-    }
-}
+serialize_view!(
+    Headers,
+    [
+        proto_ver,
+        protocol,
+        username,
+        peerhost,
+        properties,
+        allow_publish,
+        puback_props,
+        retained,
+        deliver_begin_at
+    ]
+);
 
-impl serde::Serialize for Message<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("Message", 8)?;
-        m.serialize_field("id", &self.id())?;
-        m.serialize_field("qos", &self.qos())?;
-        m.serialize_field("from", &self.from())?;
-        m.serialize_field("flags", &self.flags())?;
-        m.serialize_field("headers", &self.headers())?;
-        m.serialize_field("topic", self.topic)?;
-        m.serialize_field("payload", &self.payload())?;
-        m.serialize_field("timestamp", &self.timestamp())?;
-        m.end()
-    }
-}
+serialize_view!(
+    Message,
+    [id, qos, from, flags, headers, topic, payload, timestamp]
+);
 
 impl fmt::Debug for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,6 +3,21 @@
 //! `ConnInfo` and `Message` read each field when its accessor is called, so a hook pays
 //! only for what it reads.
 
+/// `serde::Serialize` for a view: a struct of its accessors' values, in the given order.
+#[cfg(not(test))]
+macro_rules! serialize_view {
+    ($ty:ident, [$($field:ident),* $(,)?]) => {
+        impl serde::Serialize for $ty<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct;
+                let mut m = s.serialize_struct(stringify!($ty), [$(stringify!($field)),*].len())?;
+                $( m.serialize_field(stringify!($field), &self.$field())?; )*
+                m.end()
+            }
+        }
+    };
+}
+
 mod address;
 mod bytes;
 // The views over live terms need the VM; the SDK's own unit tests run without one.
