@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+mod counter;
 pub mod decision;
 // The modules that call the VM (enif_*) are left out of the SDK's own unit-test
 // binary, which runs without a BEAM; the integration tests in tests/ run them for real.

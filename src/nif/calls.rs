@@ -174,8 +174,8 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     if let Err(e) = check_specs(lib.specs) {
         return fail(e);
     }
-    let mut guard = slot.instance.write();
-    if guard.is_some() {
+    let _lifecycle = slot.lifecycle.lock();
+    if slot.instance.load().is_some() {
         return fail("already started".into());
     }
     let built = match crate::panic::contain(|| (lib.factory)(&config)) {
@@ -189,16 +189,18 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
         Err(e) => return fail(format!("cannot start worker threads: {e}")),
     };
     let specs: Vec<Term> = core.specs.iter().map(|s| spec_term(env, s)).collect();
-    *guard = Some(Arc::new(Instance { core, exec }));
+    slot.instance.store(Some(Arc::new(Instance { core, exec })));
     (atoms::ok(), specs).encode(env)
 }
+
+/// How long `stop/0` lets calls already running inline finish before `terminate` runs.
+const STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// `stop() -> ok`: runs the library's `terminate` and drops it.
 #[rustler::nif(schedule = "DirtyIo")]
 fn stop(env: Env) -> Atom {
-    let instance = slot(env).and_then(|s| s.instance.write().take());
-    if let Some(instance) = instance {
-        instance.shutdown();
+    if let Some(slot) = slot(env) {
+        slot.stop(STOP_WAIT);
     }
     atoms::ok()
 }
@@ -208,11 +210,11 @@ fn stop(env: Env) -> Atom {
 #[rustler::nif]
 fn stats(env: Env) -> Term {
     let mut map = Term::map_new(env);
-    if let Some(inst) = slot(env).and_then(|s| s.instance.try_read().and_then(|i| i.clone())) {
+    if let Some(inst) = slot(env).and_then(|s| s.instance.load_full()) {
         for spec in &inst.core.specs {
             let s = inst.core.stats(spec.hook);
             let entry = rustler::term_map!(env, {
-                atoms::calls() => s.calls.load(Ordering::Relaxed),
+                atoms::calls() => s.calls.get(),
                 atoms::errors() => s.errors.load(Ordering::Relaxed),
                 atoms::panics() => s.panics.load(Ordering::Relaxed),
                 atoms::timeouts() => s.timeouts.load(Ordering::Relaxed),
@@ -232,19 +234,11 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
     let Some(slot) = slot(env) else {
         return error_term(env, atoms::not_started(), "the hook library is not loaded");
     };
-    // Never wait for the lock on a scheduler: a writer holds it only while the library
-    // starts or stops, and then the hook is not running anyway.
-    let Some(guard) = slot.instance.try_read() else {
-        return error_term(
-            env,
-            atoms::not_started(),
-            "the hook library is starting or stopping",
-        );
-    };
+    let guard = slot.instance.load();
     let Some(inst) = guard.as_ref() else {
         return error_term(env, atoms::not_started(), "the hook library is not started");
     };
-    HookStats::bump(&inst.core.stats(hook).calls);
+    inst.core.stats(hook).calls.bump();
     if atoms::inline() == tag {
         crate::erl::with_process_env(env, || run_call(env, &inst.core, hook, args))
     } else if atoms::queue() == tag {
@@ -285,7 +279,7 @@ fn cancel(env: Env, handle: Term) -> bool {
     };
     let abandoned = state.abandon();
     if abandoned {
-        if let Some(inst) = slot(env).and_then(|s| s.instance.try_read().and_then(|i| i.clone())) {
+        if let Some(inst) = slot(env).and_then(|s| s.instance.load_full()) {
             HookStats::bump(&inst.core.stats(state.hook).timeouts);
         }
     }

@@ -6,11 +6,13 @@ use super::instance::Instance;
 use crate::config::{Config, InitError};
 use crate::hooks::Hooks;
 use crate::spec::HookSpec;
-use parking_lot::RwLock;
+use arc_swap::ArcSwapOption;
+use parking_lot::Mutex;
 use rustler::codegen_runtime::{inventory, ErlNifFunc};
 use rustler::sys::{c_int, c_void, ErlNifEntry, ErlNifEnv, ErlNifTerm};
 use rustler::Env;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Builds the user's type from the configuration.
 pub type Factory = fn(&Config) -> Result<Box<dyn Hooks>, InitError>;
@@ -34,8 +36,27 @@ pub fn library() -> Option<&'static Library> {
 
 /// The state of one loaded module instance (`priv_data`).
 pub struct Slot {
-    /// The started library, between `start/1` and `stop/0`.
-    pub instance: RwLock<Option<Arc<Instance>>>,
+    /// The started library, between `start/1` and `stop/0`. Hook calls read it without
+    /// writing to shared memory (`arc-swap`), so schedulers do not contend on it.
+    pub instance: ArcSwapOption<Instance>,
+    /// Serialises `start/1` and `stop/0`.
+    pub lifecycle: Mutex<()>,
+}
+
+impl Slot {
+    /// Takes the library out and stops it, once the calls already running on it have
+    /// returned (or `wait` has passed).
+    pub fn stop(&self, wait: Duration) {
+        let _lifecycle = self.lifecycle.lock();
+        let Some(instance) = self.instance.swap(None) else {
+            return;
+        };
+        let deadline = Instant::now() + wait;
+        while Arc::strong_count(&instance) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        instance.shutdown();
+    }
 }
 
 /// The slot of the module instance that called the NIF.
@@ -67,7 +88,8 @@ unsafe extern "C" fn load(
         return 1;
     }
     let slot = Box::new(Slot {
-        instance: RwLock::new(None),
+        instance: ArcSwapOption::empty(),
+        lifecycle: Mutex::new(()),
     });
     *priv_data = Box::into_raw(slot) as *mut c_void;
     0
@@ -91,11 +113,10 @@ unsafe extern "C" fn unload(_env: *mut ErlNifEnv, priv_data: *mut c_void) {
     // Normally the plugin stopped the library already. If not, stop it off the scheduler
     // (draining queued notifications can take seconds); the library is pinned in memory
     // (`pin`), so the thread can outlive this module instance.
-    let instance = slot.instance.write().take();
-    if let Some(instance) = instance {
+    if slot.instance.load().is_some() {
         let _ = std::thread::Builder::new()
             .name("emqx_rust_hook_unload".into())
-            .spawn(move || instance.shutdown());
+            .spawn(move || slot.stop(Duration::from_secs(5)));
     }
 }
 
