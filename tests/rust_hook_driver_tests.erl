@@ -28,7 +28,8 @@ driver_test_() ->
       {"init errors from the library are reported", fun init_error/0},
       {"an unknown driver name is a clear error", fun unknown_driver/0},
       {"message hooks outside the topic filters never reach Rust", fun topic_filters/0},
-      {"emqx_ctl rust_hook status and stats", fun cli/0}]}.
+      {"emqx_ctl rust_hook status and stats", fun cli/0},
+      {"the counters are published as EMQX metrics", fun metrics/0}]}.
 
 our_hooks() ->
     [H || H <- ?ALL_HOOKS,
@@ -176,3 +177,18 @@ cli() ->
     ?assertNotEqual(nomatch, string:find(Stats, "calls=1")),
     Usage = lists:flatten(emqx_ctl:run_command(["rust_hook"])),
     ?assertNotEqual(nomatch, string:find(Usage, "rust_hook stats")).
+
+metrics() ->
+    ok = rust_hook_test_util:start("two_hooks"),
+    {Calls, Failed} = emqx_rust_hook_metrics:names('client.check_acl'),
+    ?assertEqual({'exhook.rust.client_check_acl', 'exhook.rust.client_check_acl.failed'},
+                 {Calls, Failed}),
+    ok = emqx_rust_hook_metrics:sync(),
+    C0 = emqx_metrics:val(Calls),
+    [deny = emqx_hooks:run_fold('client.check_acl', [#{clientid => <<"c">>}, publish, <<"secret/m">>], allow)
+     || _ <- lists:seq(1, 5)],
+    %% A bad argument counts as a failure.
+    allow = emqx_hooks:run_fold('client.check_acl', [#{clientid => <<"c">>}, bogus, <<"t">>], allow),
+    ok = emqx_rust_hook_metrics:sync(),
+    ?assertEqual(C0 + 6, emqx_metrics:val(Calls)),
+    ?assertEqual(1, emqx_metrics:val(Failed)).

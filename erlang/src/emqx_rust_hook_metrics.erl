@@ -1,0 +1,66 @@
+%% @doc Publishes the library's per-hook counters as EMQX metrics, so that they show in
+%% the dashboard and `emqx_ctl metrics' like the original plugin's `exhook.<driver>.<hook>'
+%% counters: `exhook.rust.<hook>' (calls) and `exhook.rust.<hook>.failed' (errors,
+%% panics, timeouts, overloads and dropped notifications). The counters are read from
+%% the library once a second, so hook calls pay nothing for them.
+-module(emqx_rust_hook_metrics).
+-behaviour(gen_server).
+
+-export([start_link/0, sync/0, names/1]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
+
+-define(INTERVAL, 1000).
+
+%% @doc Starts the publisher.
+start_link() ->
+    gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
+
+%% @doc Publishes the counters now (the periodic sync does it every second).
+-spec sync() -> ok.
+sync() -> gen_server:call(?MODULE, sync).
+
+%% @doc The two metric names of a hookpoint.
+-spec names(atom()) -> {atom(), atom()}.
+names(Hook) ->
+    Base = "exhook.rust." ++ [case C of $. -> $_; _ -> C end || C <- atom_to_list(Hook)],
+    {list_to_atom(Base), list_to_atom(Base ++ ".failed")}.
+
+init([]) ->
+    erlang:send_after(?INTERVAL, self(), sync),
+    {ok, #{}}.
+
+handle_call(sync, _From, Seen) ->
+    {reply, ok, publish(Seen)};
+handle_call(_Req, _From, Seen) ->
+    {reply, ignored, Seen}.
+
+handle_cast(_Msg, Seen) -> {noreply, Seen}.
+
+handle_info(sync, Seen) ->
+    erlang:send_after(?INTERVAL, self(), sync),
+    {noreply, publish(Seen)};
+handle_info(_Info, Seen) ->
+    {noreply, Seen}.
+
+%% Adds what each counter gained since the last sync. `Seen' maps a metric name to the
+%% library's count at the last sync; a restarted library starts again from zero.
+publish(Seen) ->
+    Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
+    maps:fold(fun(Hook, S, Acc) ->
+                      {Calls, Failed} = names(Hook),
+                      Fails = lists:sum([maps:get(K, S, 0)
+                                         || K <- [errors, panics, timeouts, overloads, dropped]]),
+                      Acc1 = bump(Calls, maps:get(calls, S, 0), Acc),
+                      bump(Failed, Fails, Acc1)
+              end, Seen, Stats).
+
+bump(Name, Now, Seen) ->
+    Before = maps:get(Name, Seen, 0),
+    Delta = case Now >= Before of true -> Now - Before; false -> Now end,
+    case Delta of
+        0 -> ok;
+        _ ->
+            ok = emqx_metrics:new(Name),
+            emqx_metrics:inc(Name, Delta)
+    end,
+    Seen#{Name => Now}.
