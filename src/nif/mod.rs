@@ -1,6 +1,14 @@
-//! The NIF side: the only code that touches rustler's term API. `entry` is the library
-//! entry and per-module state, `calls` the NIF functions, `dispatch` one hook call,
-//! `decode`/`encode` the term conversions.
+//! The NIF side: the code that talks to the VM.
+//!
+//! - `entry`: the library entry (`nif_init`, load, upgrade, unload) and the per-module
+//!   state; `pin` keeps a loaded library mapped.
+//! - `lifecycle`: `start/1`, `stop/0`, `stats/0`; `instance`: the started library.
+//! - `calls`: the hook NIFs; `dispatch`: one hook call (decode, user code, encode).
+//! - `exec`: hook calls on the SDK's workers; `job`: the cancellable pool-call handle.
+//! - `term`: fast term reads; `decode`/`encode`: terms to values and decisions to terms;
+//!   `atoms`: the atoms the SDK uses.
+//!
+//! The typed views in `crate::types` read their fields through `term`.
 
 pub mod atoms;
 pub mod calls;
@@ -11,5 +19,6 @@ pub mod entry;
 pub mod exec;
 pub mod instance;
 pub mod job;
+pub mod lifecycle;
 pub mod pin;
 pub mod term;
