@@ -111,9 +111,9 @@ await_reports(Hook, N, Deadline, Acc0) ->
         false -> timer:sleep(5), await_reports(Hook, N, Deadline, Acc)
     end.
 
-%% @doc All reports, waiting up to 2 s until there are `N'.
+%% @doc All reports, waiting up to 5 s until there are `N'.
 await_reports_any(N) ->
-    await_reports_any(N, erlang:monotonic_time(millisecond) + 2000, []).
+    await_reports_any(N, erlang:monotonic_time(millisecond) + 5000, []).
 
 await_reports_any(N, Deadline, Acc0) ->
     Acc = Acc0 ++ reports(),
