@@ -28,7 +28,7 @@ shipped_conf_test() ->
     ?assertEqual(
        {ok, [{emqx_rust_hook,
               [{drivers,
-                [{rust, [{path, "{{ platform_plugins_dir }}/emqx_rust_hook/priv/libexample_hook.so"},
+                [{rust, [{path, "libexample_hook.so"},
                          {call_timeout, 5000},
                          {hook_priority, 0},
                          {pool_size, 8},
