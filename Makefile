@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit integration demo bench clean
+.PHONY: all build rust erlang test lint unit integration demo bench plugin clean
 
 all: build
 
@@ -29,7 +29,7 @@ lint:
 unit:
 	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio
 
-integration: build
+integration: build plugin
 	$(REBAR) eunit --dir erlang/test,tests
 
 ## The example library making real decisions in a few client lifecycles.
@@ -47,6 +47,19 @@ bench: build
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
 	    -eval 'try emqx_rust_hook_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 	$(CARGO) bench -p emqx-rust-hook --bench sdk
+
+## The plugin as EMQX loads it, with the example library: _build/plugin/emqx_rust_hook/
+## (copy it to <emqx>/plugins/, and etc/emqx_rust_hook.conf to <emqx>/etc/plugins/).
+## LIB=path/to/libyours.so puts your library in priv/ instead.
+LIB ?= target/release/libexample_hook.so
+plugin: rust
+	$(REBAR) compile
+	rm -rf _build/plugin/emqx_rust_hook
+	mkdir -p _build/plugin/emqx_rust_hook/ebin _build/plugin/emqx_rust_hook/priv _build/plugin/emqx_rust_hook/etc
+	cp _build/default/lib/emqx_rust_hook/ebin/* _build/plugin/emqx_rust_hook/ebin/
+	cp erlang/priv/emqx_rust_hook.schema $(LIB) _build/plugin/emqx_rust_hook/priv/
+	cp erlang/etc/emqx_rust_hook.conf _build/plugin/emqx_rust_hook/etc/
+	@echo "plugin in _build/plugin/emqx_rust_hook/"
 
 clean:
 	$(CARGO) clean
