@@ -48,7 +48,8 @@ pub fn atom_text(term: Term, what: &'static str) -> R<&'static str> {
     })
 }
 
-fn ensure_map(term: Term, what: &'static str) -> R<()> {
+/// Checks that `term` is a map.
+pub fn ensure_map(term: Term, what: &'static str) -> R<()> {
     if term.get_type() == TermType::Map {
         Ok(())
     } else {

@@ -239,6 +239,18 @@ pub mod field {
         })
     }
 
+    /// A properties map (`None` when absent, `undefined` or malformed).
+    pub fn properties<'a>(
+        map: Term<'a>,
+        key: Atom,
+        what: &'static str,
+    ) -> Option<crate::types::Properties<'a>> {
+        let t = defined(map, key)?;
+        crate::nif::decode::properties(t, what)
+            .map_err(|e| malformed(e.what, e.expected))
+            .ok()
+    }
+
     /// An `inet:ip_address()` tuple (IPv4-mapped IPv6 normalised); `None` for anything
     /// else (4.3+ may report non-IP peers, which is not an error).
     pub fn ip(term: Term) -> Option<IpAddr> {

@@ -5,7 +5,7 @@
 
 use super::{socket_addr, Bytes, Password, Properties};
 use crate::nif::atoms;
-use crate::nif::decode::{properties, DecodeError};
+use crate::nif::decode::{ensure_map, DecodeError};
 use crate::nif::term::{self, field, Held};
 use rustler::Term;
 use std::fmt;
@@ -37,17 +37,6 @@ pub enum PeerCert<'a> {
     Der(Bytes<'a>),
     /// A PROXY protocol v2 proplist or another shape.
     Other,
-}
-
-fn ensure_map(term: Term, what: &'static str) -> Result<(), DecodeError> {
-    if term.get_type() == rustler::TermType::Map {
-        Ok(())
-    } else {
-        Err(DecodeError {
-            what,
-            expected: "a map",
-        })
-    }
 }
 
 fn peer(term: Option<Term>) -> Option<SocketAddr> {
@@ -148,7 +137,7 @@ impl<'a> ConnInfo<'a> {
 
     /// `conn_props`: the CONNECT properties (empty for v3/v4).
     pub fn conn_props(&self) -> Properties<'a> {
-        self.props(atoms::conn_props(), "conninfo.conn_props")
+        field::properties(self.map(), atoms::conn_props(), "conninfo.conn_props")
             .unwrap_or_default()
     }
 
@@ -186,14 +175,7 @@ impl<'a> ConnInfo<'a> {
 
     /// `disconn_props`: the DISCONNECT properties, when the client sent one.
     pub fn disconn_props(&self) -> Option<Properties<'a>> {
-        self.props(atoms::disconn_props(), "conninfo.disconn_props")
-    }
-
-    fn props(&self, key: rustler::Atom, what: &'static str) -> Option<Properties<'a>> {
-        let t = field::defined(self.map(), key)?;
-        properties(t, what)
-            .map_err(|e| term::malformed(e.what, e.expected))
-            .ok()
+        field::properties(self.map(), atoms::disconn_props(), "conninfo.disconn_props")
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{Bytes, MessageId, Properties, QoS};
 use crate::nif::atoms;
-use crate::nif::decode::{properties, DecodeError};
+use crate::nif::decode::DecodeError;
 use crate::nif::term::{self, field, Held, Tuple};
 use rustler::{Binary, Term};
 use std::fmt;
@@ -71,8 +71,12 @@ impl<'a> Headers<'a> {
 
     /// `properties`: the PUBLISH properties (empty for v3/v4).
     pub fn properties(&self) -> Properties<'a> {
-        self.props(atoms::properties(), "message.headers.properties")
-            .unwrap_or_default()
+        field::properties(
+            self.map(),
+            atoms::properties(),
+            "message.headers.properties",
+        )
+        .unwrap_or_default()
     }
 
     /// `allow_publish`: `Some(false)` when a hook cancelled the publish.
@@ -86,7 +90,11 @@ impl<'a> Headers<'a> {
 
     /// `puback_props`: `message.acked` only.
     pub fn puback_props(&self) -> Option<Properties<'a>> {
-        self.props(atoms::puback_props(), "message.headers.puback_props")
+        field::properties(
+            self.map(),
+            atoms::puback_props(),
+            "message.headers.puback_props",
+        )
     }
 
     /// `retained`: re-sent by the retainer.
@@ -101,13 +109,6 @@ impl<'a> Headers<'a> {
             atoms::deliver_begin_at(),
             "message.headers.deliver_begin_at",
         )
-    }
-
-    fn props(&self, key: rustler::Atom, what: &'static str) -> Option<Properties<'a>> {
-        let t = field::defined(self.map(), key)?;
-        properties(t, what)
-            .map_err(|e| term::malformed(e.what, e.expected))
-            .ok()
     }
 }
 
