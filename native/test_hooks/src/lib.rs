@@ -65,6 +65,25 @@ fn report(r: Report) {
     let _ = erl::send("rust_hook_probe", &r);
 }
 
+fn report_session(hook: &'static str, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
+    report(Report {
+        hook,
+        clientinfo: Some(*clientinfo),
+        sessinfo: Some(sessinfo),
+        ..Default::default()
+    });
+}
+
+fn report_subscription(hook: &'static str, clientinfo: &ClientInfo, topic: &str, opts: &SubOpts) {
+    report(Report {
+        hook,
+        clientinfo: Some(*clientinfo),
+        topic: Some(topic),
+        opts: Some(opts),
+        ..Default::default()
+    });
+}
+
 fn with_message<'a>(hook: &'static str, m: &Message<'a>) -> Report<'a> {
     Report {
         hook,
@@ -244,59 +263,27 @@ impl Hooks for TestHooks {
     }
 
     fn session_created(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
-        report(Report {
-            hook: "session.created",
-            clientinfo: Some(*clientinfo),
-            sessinfo: Some(sessinfo),
-            ..Default::default()
-        });
+        report_session("session.created", clientinfo, sessinfo);
     }
 
     fn session_subscribed(&self, clientinfo: &ClientInfo, topic: &str, opts: &SubOpts) {
-        report(Report {
-            hook: "session.subscribed",
-            clientinfo: Some(*clientinfo),
-            topic: Some(topic),
-            opts: Some(opts),
-            ..Default::default()
-        });
+        report_subscription("session.subscribed", clientinfo, topic, opts);
     }
 
     fn session_unsubscribed(&self, clientinfo: &ClientInfo, topic: &str, opts: &SubOpts) {
-        report(Report {
-            hook: "session.unsubscribed",
-            clientinfo: Some(*clientinfo),
-            topic: Some(topic),
-            opts: Some(opts),
-            ..Default::default()
-        });
+        report_subscription("session.unsubscribed", clientinfo, topic, opts);
     }
 
     fn session_resumed(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
-        report(Report {
-            hook: "session.resumed",
-            clientinfo: Some(*clientinfo),
-            sessinfo: Some(sessinfo),
-            ..Default::default()
-        });
+        report_session("session.resumed", clientinfo, sessinfo);
     }
 
     fn session_discarded(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
-        report(Report {
-            hook: "session.discarded",
-            clientinfo: Some(*clientinfo),
-            sessinfo: Some(sessinfo),
-            ..Default::default()
-        });
+        report_session("session.discarded", clientinfo, sessinfo);
     }
 
     fn session_takeovered(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
-        report(Report {
-            hook: "session.takeovered",
-            clientinfo: Some(*clientinfo),
-            sessinfo: Some(sessinfo),
-            ..Default::default()
-        });
+        report_session("session.takeovered", clientinfo, sessinfo);
     }
 
     fn session_terminated(&self, clientinfo: &ClientInfo, reason: &Reason, sessinfo: &SessInfo) {
