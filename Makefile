@@ -25,6 +25,7 @@ test: lint unit build integration
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p emqx-rust-hook --features tokio
 
 unit:
 	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio

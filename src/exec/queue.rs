@@ -98,7 +98,7 @@ impl<T> BoundedQueue<T> {
 
     /// Takes the oldest item, waiting for one; `None` once the queue is closed and empty.
     ///
-    /// An idle consumer first polls for [`SPIN`] before it sleeps: waking a sleeping
+    /// An idle consumer first polls for 50 µs before it sleeps: waking a sleeping
     /// thread costs the producer a system call and the item several microseconds, and
     /// hook calls tend to come in bursts.
     pub fn pop(&self) -> Option<T> {
