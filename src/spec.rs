@@ -42,6 +42,9 @@ pub struct HookSpec {
     pub mode: Option<Mode>,
     /// Overrides the driver's `failed_action` for this hook.
     pub failed_action: Option<FailedAction>,
+    /// A bit per argument the method never reads (set by `#[export]`): such map
+    /// arguments are not copied when the hook runs on the SDK's workers.
+    pub unused_args: u8,
 }
 
 impl HookSpec {
@@ -53,6 +56,7 @@ impl HookSpec {
             sys: false,
             mode: None,
             failed_action: None,
+            unused_args: 0,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, ToTokens};
 use syn::{parse_macro_input, spanned::Spanned, Error, ImplItem, ItemImpl, LitStr};
 
 /// Hook methods and their `HookPoint` variants (the SDK's `HookPoint::method` names).
@@ -102,7 +102,7 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
                 format!("`{name}` is not a Hooks method"),
             ));
         };
-        specs.push(spec_tokens(variant, &opts));
+        specs.push(spec_tokens(variant, &opts, unused_args(f)));
     }
     let self_ty = &block.self_ty;
     Ok(quote! {
@@ -163,7 +163,44 @@ fn parse_options(attr: &syn::Attribute, opts: &mut HookOptions) -> syn::Result<(
     })
 }
 
-fn spec_tokens(variant: &str, opts: &HookOptions) -> TokenStream2 {
+/// A bit per hook argument the method never reads: its parameter is `_` or `_name`, or
+/// its name does not appear in the body. The SDK does not copy such arguments when the
+/// hook runs on its workers.
+fn unused_args(f: &syn::ImplItemFn) -> u8 {
+    let body = f.block.to_token_stream();
+    let mut mask = 0u8;
+    let params = f.sig.inputs.iter().filter_map(|a| match a {
+        syn::FnArg::Typed(t) => Some(t),
+        syn::FnArg::Receiver(_) => None,
+    });
+    for (i, param) in params.enumerate().take(8) {
+        let unused = match &*param.pat {
+            syn::Pat::Wild(_) => true,
+            syn::Pat::Ident(id) => {
+                let name = id.ident.to_string();
+                name.starts_with('_') || !mentions(body.clone(), &name)
+            }
+            _ => false,
+        };
+        if unused {
+            mask |= 1 << i;
+        }
+    }
+    mask
+}
+
+/// Whether `name` appears in `tokens`: as an identifier, or inside a string literal (a
+/// format string can capture it, `"{client:?}"`), erring on the side of "used".
+fn mentions(tokens: TokenStream2, name: &str) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == name,
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), name),
+        proc_macro2::TokenTree::Literal(l) => l.to_string().contains(name),
+        proc_macro2::TokenTree::Punct(_) => false,
+    })
+}
+
+fn spec_tokens(variant: &str, opts: &HookOptions, unused_args: u8) -> TokenStream2 {
     let variant = format_ident!("{}", variant);
     let topics = &opts.topics;
     let sys = opts.sys;
@@ -185,6 +222,61 @@ fn spec_tokens(variant: &str, opts: &HookOptions) -> TokenStream2 {
             sys: #sys,
             mode: #mode,
             failed_action: #failed,
+            unused_args: #unused_args,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(src: &str) -> u8 {
+        unused_args(&syn::parse_str::<syn::ImplItemFn>(src).unwrap())
+    }
+
+    #[test]
+    fn unused_arguments_are_found() {
+        assert_eq!(mask("fn h(&self, a: &A, b: &B) { a.x(); }"), 0b10);
+        assert_eq!(mask("fn h(&self, _a: &A, b: &B) { b.x(); }"), 0b01);
+        assert_eq!(mask("fn h(&self, _: &A, b: &B) { b.x(); }"), 0b01);
+        assert_eq!(mask("fn h(&self, a: &A, b: &B) { f(a, b) }"), 0);
+        // Inside macros and format strings counts as used.
+        assert_eq!(
+            mask("fn h(&self, a: &A, b: &B) { info!(\"{}\", b.x()); }"),
+            0b01
+        );
+        assert_eq!(
+            mask("fn h(&self, a: &A, b: &B) { info!(\"{a:?} {b}\"); }"),
+            0
+        );
+    }
+
+    #[test]
+    fn options_are_parsed() {
+        let mut block: ItemImpl = syn::parse_str(
+            r#"impl Hooks for T {
+                fn init(c: &Config) -> Result<Self, InitError> { Ok(T) }
+                #[hook(topics = ["a/#", "b"], sys, inline, failed_action = "deny")]
+                fn message_publish(&self, m: &Message) -> PublishDecision { m.x() }
+            }"#,
+        )
+        .unwrap();
+        let out = expand(&mut block).unwrap().to_string();
+        assert!(out.contains("HookPoint :: MessagePublish"), "{out}");
+        assert!(out.contains("\"a/#\""), "{out}");
+        assert!(out.contains("Mode :: Inline"), "{out}");
+        assert!(out.contains("FailedAction :: Deny"), "{out}");
+        assert!(out.contains("fn nif_init"), "{out}");
+        // The helper attribute is consumed.
+        assert!(!out.contains("# [hook"), "{out}");
+    }
+
+    #[test]
+    fn unknown_methods_are_refused() {
+        let mut block: ItemImpl =
+            syn::parse_str("impl Hooks for T { fn on_connect(&self) {} }").unwrap();
+        let err = expand(&mut block).unwrap_err().to_string();
+        assert!(err.contains("not a Hooks method"), "{err}");
     }
 }

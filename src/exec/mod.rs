@@ -14,7 +14,6 @@ pub use queue::{BoundedQueue, Overflow, Pushed};
 
 use parking_lot::Mutex;
 use std::cell::Cell;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -136,10 +135,12 @@ impl<T: Send + 'static> Sharded<T> {
     }
 
     /// The shard of a key.
+    /// (FNV-1a: client ids are short, and this runs on the caller's scheduler.)
     pub fn shard_of(&self, key: &[u8]) -> usize {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        (h.finish() % self.shards.len() as u64) as usize
+        let h = key.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        (h % self.shards.len() as u64) as usize
     }
 
     /// Queues an item on the shard of `key`.

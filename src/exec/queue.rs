@@ -1,9 +1,10 @@
 //! A bounded multi-producer, multi-consumer queue with an overflow policy, used for the
-//! worker pools and the notification shards. Producers never block: a full queue
-//! rejects (or evicts) at once.
+//! worker pools and the notification shards. Producers never block and never take a
+//! lock on the way in (a full queue rejects, or evicts, at once); consumers that find it
+//! empty poll briefly, then sleep until a producer wakes them.
 
+use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -31,136 +32,120 @@ pub enum Pushed<T> {
     Rejected(T),
 }
 
-struct State<T> {
-    items: VecDeque<T>,
-    closed: bool,
-}
-
 /// A bounded FIFO queue.
 pub struct BoundedQueue<T> {
-    state: Mutex<State<T>>,
-    /// The number of items, readable without the lock (for spinning consumers).
-    len: AtomicUsize,
-    /// Whether a consumer is polling.
-    spinning: AtomicBool,
-    ready: Condvar,
-    capacity: usize,
+    items: ArrayQueue<T>,
     overflow: Overflow,
+    closed: AtomicBool,
+    /// Whether a consumer is polling (producers then need not wake anyone).
+    spinning: AtomicBool,
+    /// Consumers asleep (or about to be) on `ready`.
+    sleepers: AtomicUsize,
+    lock: Mutex<()>,
+    ready: Condvar,
 }
 
 impl<T> BoundedQueue<T> {
     /// A queue holding at most `capacity` items (at least 1).
     pub fn new(capacity: usize, overflow: Overflow) -> Self {
         BoundedQueue {
-            state: Mutex::new(State {
-                items: VecDeque::new(),
-                closed: false,
-            }),
-            len: AtomicUsize::new(0),
-            spinning: AtomicBool::new(false),
-            ready: Condvar::new(),
-            capacity: capacity.max(1),
+            items: ArrayQueue::new(capacity.max(1)),
             overflow,
+            closed: AtomicBool::new(false),
+            spinning: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            ready: Condvar::new(),
         }
     }
 
     /// Adds an item without blocking.
     pub fn push(&self, item: T) -> Pushed<T> {
-        let mut st = self.state.lock();
-        if st.closed {
+        if self.closed.load(Ordering::Acquire) {
             return Pushed::Rejected(item);
         }
-        let result = if st.items.len() < self.capacity {
-            st.items.push_back(item);
-            self.len.store(st.items.len(), Ordering::Relaxed);
-            Pushed::Ok
-        } else {
-            match self.overflow {
-                Overflow::DropNewest => return Pushed::Rejected(item),
-                Overflow::DropOldest => {
-                    let old = st
-                        .items
-                        .pop_front()
-                        .expect("a full queue has an oldest item");
-                    st.items.push_back(item);
-                    Pushed::Evicted(old)
-                }
-            }
+        let result = match self.overflow {
+            Overflow::DropNewest => match self.items.push(item) {
+                Ok(()) => Pushed::Ok,
+                Err(item) => return Pushed::Rejected(item),
+            },
+            Overflow::DropOldest => match self.items.force_push(item) {
+                None => Pushed::Ok,
+                Some(old) => Pushed::Evicted(old),
+            },
         };
-        drop(st);
-        // A polling consumer will see the item; waking a sleeper too would cost a
-        // system call here, on the caller's scheduler.
-        if !self.spinning.load(Ordering::Acquire) {
+        self.wake_one();
+        result
+    }
+
+    /// Wakes a sleeping consumer, unless one is polling (it will see the item) or none
+    /// sleeps: on the hot path that costs two atomic loads.
+    fn wake_one(&self) {
+        if self.sleepers.load(Ordering::SeqCst) > 0 && !self.spinning.load(Ordering::SeqCst) {
+            let _guard = self.lock.lock();
             self.ready.notify_one();
         }
-        result
     }
 
     /// Takes the oldest item, waiting for one; `None` once the queue is closed and empty.
     ///
-    /// An idle consumer first polls for 50 µs before it sleeps: waking a sleeping
-    /// thread costs the producer a system call and the item several microseconds, and
-    /// hook calls tend to come in bursts.
+    /// An idle consumer first polls for 50 µs before it sleeps: waking a sleeping thread
+    /// costs the producer a system call and the item several microseconds, and hook calls
+    /// tend to come in bursts. One consumer at a time polls, so an idle queue costs at
+    /// most one polling thread.
     pub fn pop(&self) -> Option<T> {
         loop {
-            {
-                let mut st = self.state.lock();
-                if let Some(item) = self.take(&mut st) {
-                    return Some(item);
-                }
-                if st.closed {
-                    return None;
-                }
-                // One consumer at a time polls; the others sleep at once, so an idle
-                // queue costs at most one polling thread, for at most SPIN.
-                if self.spinning.swap(true, Ordering::Acquire) {
-                    self.ready.wait(&mut st);
-                    continue;
-                }
-            }
-            let until = Instant::now() + SPIN;
-            while self.len.load(Ordering::Relaxed) == 0 && Instant::now() < until {
-                std::thread::yield_now();
-            }
-            self.spinning.store(false, Ordering::Release);
-            let mut st = self.state.lock();
-            if let Some(item) = self.take(&mut st) {
+            if let Some(item) = self.items.pop() {
                 return Some(item);
             }
-            if st.closed {
-                return None;
+            if self.closed.load(Ordering::Acquire) {
+                return self.items.pop();
             }
-            self.ready.wait(&mut st);
+            if !self.spinning.swap(true, Ordering::SeqCst) {
+                let until = Instant::now() + SPIN;
+                while self.items.is_empty()
+                    && !self.closed.load(Ordering::Relaxed)
+                    && Instant::now() < until
+                {
+                    std::thread::yield_now();
+                }
+                self.spinning.store(false, Ordering::SeqCst);
+                if let Some(item) = self.items.pop() {
+                    return Some(item);
+                }
+            }
+            self.sleep();
         }
     }
 
-    fn take(&self, st: &mut State<T>) -> Option<T> {
-        let item = st.items.pop_front()?;
-        self.len.store(st.items.len(), Ordering::Relaxed);
-        Some(item)
+    /// Sleeps until a producer (or `close`) wakes this consumer, unless an item or the
+    /// close arrived in between.
+    fn sleep(&self) {
+        let mut guard = self.lock.lock();
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        if self.items.is_empty() && !self.closed.load(Ordering::SeqCst) {
+            self.ready.wait(&mut guard);
+        }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Refuses new items and wakes every consumer; queued items can still be popped.
     pub fn close(&self) {
-        self.state.lock().closed = true;
+        self.closed.store(true, Ordering::SeqCst);
+        let _guard = self.lock.lock();
         self.ready.notify_all();
     }
 
     /// Closes the queue and takes what is left in it.
     pub fn close_and_drain(&self) -> Vec<T> {
-        let mut st = self.state.lock();
-        st.closed = true;
-        let rest = st.items.drain(..).collect();
-        self.len.store(0, Ordering::Relaxed);
-        drop(st);
-        self.ready.notify_all();
-        rest
+        self.close();
+        std::iter::from_fn(|| self.items.pop()).collect()
     }
 
     /// Waits until the queue is empty or `deadline` passes; true when empty.
     pub fn wait_empty(&self, deadline: Instant) -> bool {
         loop {
-            if self.state.lock().items.is_empty() {
+            if self.items.is_empty() {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -172,17 +157,17 @@ impl<T> BoundedQueue<T> {
 
     /// Items waiting.
     pub fn len(&self) -> usize {
-        self.state.lock().items.len()
+        self.items.len()
     }
 
     /// True when nothing waits.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.items.is_empty()
     }
 
     /// The capacity.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.items.capacity()
     }
 }
 

@@ -11,12 +11,12 @@ use super::job::{self, JobState};
 use super::term::{self, Tuple};
 use crate::config::Config;
 use crate::exec::{BoundedQueue, Pushed, Sharded, Workers};
-use crate::hookpoint::HookPoint;
+use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::Mode;
-use parking_lot::Mutex;
+use crossbeam_queue::ArrayQueue;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Pool calls that may wait per worker before the hook reports overload.
@@ -37,12 +37,15 @@ pub struct Job {
     call: SavedTerm,
     hook: HookPoint,
     reply: Option<Reply>,
-    /// When the caller stops waiting (pool) or the event should be handled by (queue).
-    deadline: Instant,
+    /// When the caller stops waiting (pool calls). A notification gets `call_timeout`
+    /// from when a worker starts it (no clock read on the caller's side).
+    deadline: Option<Instant>,
 }
 
 /// The workers of a started library.
 pub struct Executor {
+    /// Per hook: the arguments its method never reads (see `HookSpec::unused_args`).
+    unused: [u8; 19],
     pools: Vec<Option<Workers<Job>>>,
     notify: Option<Sharded<Job>>,
     call_timeout: Duration,
@@ -57,7 +60,7 @@ impl Executor {
         for spec in &core.specs {
             match spec.mode {
                 Some(Mode::Pool) => {
-                    let c = core.clone();
+                    let (c, timeout) = (core.clone(), config.call_timeout);
                     let name = format!("rh_{}", spec.hook.method());
                     let queue =
                         BoundedQueue::new(config.pool_size * QUEUED_PER_WORKER, Default::default());
@@ -65,7 +68,7 @@ impl Executor {
                         &name,
                         config.pool_size,
                         queue,
-                        Arc::new(move |j| run_job(&c, j)),
+                        Arc::new(move |j| run_job(&c, timeout, j)),
                     )?);
                 }
                 Some(Mode::Queue) => queued = true,
@@ -73,18 +76,23 @@ impl Executor {
             }
         }
         let notify = if queued {
-            let c = core.clone();
+            let (c, timeout) = (core.clone(), config.call_timeout);
             Some(Sharded::spawn(
                 "rh_notify",
                 config.pool_size,
                 config.queue_size,
                 config.overflow,
-                Arc::new(move |j| run_job(&c, j)),
+                Arc::new(move |j| run_job(&c, timeout, j)),
             )?)
         } else {
             None
         };
+        let mut unused = [0u8; 19];
+        for spec in &core.specs {
+            unused[spec.hook.index()] = spec.unused_args;
+        }
         Ok(Executor {
+            unused,
             pools,
             notify,
             call_timeout: config.call_timeout,
@@ -191,19 +199,20 @@ fn shard_key<'a>(hook: HookPoint, args: &[Term<'a>]) -> &'a [u8] {
 }
 
 /// Environments kept for reuse: allocating one per call costs more than the copy.
-static FREE_ENVS: Mutex<Vec<OwnedEnv>> = Mutex::new(Vec::new());
+static FREE_ENVS: OnceLock<ArrayQueue<OwnedEnv>> = OnceLock::new();
 const FREE_ENVS_MAX: usize = 256;
 
+fn free_envs() -> &'static ArrayQueue<OwnedEnv> {
+    FREE_ENVS.get_or_init(|| ArrayQueue::new(FREE_ENVS_MAX))
+}
+
 fn take_env() -> OwnedEnv {
-    FREE_ENVS.lock().pop().unwrap_or_default()
+    free_envs().pop().unwrap_or_default()
 }
 
 fn give_env(mut env: OwnedEnv) {
     env.clear();
-    let mut free = FREE_ENVS.lock();
-    if free.len() < FREE_ENVS_MAX {
-        free.push(env);
-    }
+    let _ = free_envs().push(env);
 }
 
 impl Executor {
@@ -217,9 +226,21 @@ impl Executor {
         args: &[Term],
         reply: Option<Reply>,
     ) -> Job {
+        // Map arguments the method never reads are not copied (an empty map stands in),
+        // except a fold hook's accumulator, which the answer is built from.
+        let unused = self.unused[hook.index()];
+        let last = args.len().saturating_sub(1);
+        let keeps_acc = hook.kind() == HookKind::Fold;
         let mut raw = [tag.as_c_arg(); 5];
-        for (slot, a) in raw[1..].iter_mut().zip(args) {
-            *slot = a.as_c_arg();
+        for (i, (slot, a)) in raw[1..].iter_mut().zip(args).enumerate() {
+            let skip = unused & (1 << i) != 0
+                && !(keeps_acc && i == last)
+                && a.get_type() == rustler::TermType::Map;
+            *slot = if skip {
+                Term::map_new(env).as_c_arg()
+            } else {
+                a.as_c_arg()
+            };
         }
         // SAFETY: builds a tuple of live terms in the caller's environment.
         let call = unsafe {
@@ -234,18 +255,19 @@ impl Executor {
         };
         let owned = take_env();
         let call = owned.save(call);
+        let deadline = reply.as_ref().map(|_| Instant::now() + self.call_timeout);
         Job {
             env: owned,
             call,
             hook,
             reply,
-            deadline: Instant::now() + self.call_timeout,
+            deadline,
         }
     }
 }
 
 /// Runs a job on a worker thread and replies when the caller still waits.
-fn run_job(core: &Core, job: Job) {
+fn run_job(core: &Core, call_timeout: Duration, job: Job) {
     let Job {
         env,
         call,
@@ -259,6 +281,7 @@ fn run_job(core: &Core, job: Job) {
     #[cfg(feature = "tokio")]
     let _context = crate::rt::enter();
     // Anything below that panics is contained by `run_call`; this guards the SDK's own code.
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + call_timeout);
     let outcome = crate::exec::with_deadline(deadline, || {
         crate::panic::contain(|| {
             env.run(|e| {
