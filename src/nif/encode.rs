@@ -52,12 +52,24 @@ pub fn auth<'a>(env: Env<'a>, decision: AuthDecision, acc: Term<'a>) -> R<'a> {
         AuthDecision::AllowSuperuser => (atoms::success(), true),
         AuthDecision::Deny(reason) => (atom_named(env, reason.as_atom()), false),
     };
-    let mut map = put(acc, atoms::auth_result(), result)?;
-    map = put(map, atoms::anonymous(), false)?;
+    if acc.get_type() != rustler::TermType::Map {
+        return bad("accumulator is not a map");
+    }
+    let mut map = set(env, acc, atoms::auth_result(), result)?;
+    map = set(env, map, atoms::anonymous(), atoms::false_())?;
     if superuser {
-        map = put(map, atoms::is_superuser(), true)?;
+        map = set(env, map, atoms::is_superuser(), atoms::true_())?;
     }
     Ok(tagged(env, atoms::stop(), map))
+}
+
+/// `map` with `key => value`; the same map when it already holds that value (the
+/// accumulator is copied only when something changes).
+fn set<'a>(env: Env<'a>, map: Term<'a>, key: Atom, value: Atom) -> R<'a> {
+    match map_get(map, key) {
+        Some(v) if value == v => Ok(map),
+        _ => put(map, key, value.to_term(env)),
+    }
 }
 
 /// `client.check_acl` (contract 3.7).
