@@ -38,6 +38,9 @@ pub fn deadline() -> Option<Instant> {
     DEADLINE.with(Cell::get)
 }
 
+/// What a worker runs for each item (see [`Workers::spawn`]).
+pub type Handler<T> = Arc<dyn Fn(T, &mut dyn FnMut()) + Send + Sync>;
+
 /// Threads serving one queue.
 pub struct Workers<T> {
     queue: Arc<BoundedQueue<T>>,
@@ -46,11 +49,15 @@ pub struct Workers<T> {
 
 impl<T: Send + 'static> Workers<T> {
     /// Starts `threads` threads named `name` that run `handle` on each queued item.
+    ///
+    /// `handle` gets the item and a `finishing` callback to call right before its last
+    /// step (sending an answer): the worker then announces that it is about to poll for
+    /// the next item, so the caller that reacts to the answer need not wake anyone.
     pub fn spawn(
         name: &str,
         threads: usize,
         queue: BoundedQueue<T>,
-        handle: Arc<dyn Fn(T) + Send + Sync>,
+        handle: Handler<T>,
     ) -> std::io::Result<Self> {
         let queue = Arc::new(queue);
         let mut handles = Vec::with_capacity(threads.max(1));
@@ -59,8 +66,10 @@ impl<T: Send + 'static> Workers<T> {
             let t = std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || {
-                    while let Some(item) = q.pop() {
-                        h(item);
+                    let mut polling = false;
+                    while let Some(item) = q.pop_polling(polling) {
+                        polling = false;
+                        h(item, &mut || polling = polling || q.claim_polling());
                     }
                 })?;
             handles.push(t);
@@ -117,7 +126,7 @@ impl<T: Send + 'static> Sharded<T> {
         shards: usize,
         capacity: usize,
         overflow: Overflow,
-        handle: Arc<dyn Fn(T) + Send + Sync>,
+        handle: Handler<T>,
     ) -> std::io::Result<Self> {
         let n = shards.max(1);
         let per_shard = capacity.div_ceil(n).max(1);
@@ -179,7 +188,7 @@ mod tests {
             "t",
             3,
             BoundedQueue::new(100, Overflow::DropNewest),
-            Arc::new(move |i: u32| s.lock().push(i)),
+            Arc::new(move |i: u32, _: &mut dyn FnMut()| s.lock().push(i)),
         )
         .unwrap();
         for i in 0..50 {
@@ -202,7 +211,7 @@ mod tests {
             4,
             10_000,
             Overflow::DropNewest,
-            Arc::new(move |(k, i): (u8, u32)| {
+            Arc::new(move |(k, i): (u8, u32), _: &mut dyn FnMut()| {
                 s.lock().push((k, i));
             }),
         )
@@ -234,7 +243,7 @@ mod tests {
             "slow",
             1,
             BoundedQueue::new(10, Overflow::DropNewest),
-            Arc::new(|_: u32| std::thread::sleep(Duration::from_millis(50))),
+            Arc::new(|_: u32, _: &mut dyn FnMut()| std::thread::sleep(Duration::from_millis(50))),
         )
         .unwrap();
         for i in 0..5 {

@@ -94,14 +94,33 @@ impl<T> BoundedQueue<T> {
     /// tend to come in bursts. One consumer at a time polls, so an idle queue costs at
     /// most one polling thread.
     pub fn pop(&self) -> Option<T> {
+        self.pop_polling(false)
+    }
+
+    /// Claims the polling role for a consumer that is about to come back for the next
+    /// item (see [`Workers`](super::Workers)): producers then skip the wake-up. Returns
+    /// whether this consumer got the role (it must then call `pop_polling(true)`).
+    pub fn claim_polling(&self) -> bool {
+        !self.spinning.swap(true, Ordering::SeqCst)
+    }
+
+    /// [`pop`](Self::pop) for a consumer that may already hold the polling role.
+    pub fn pop_polling(&self, mut polling: bool) -> Option<T> {
         loop {
             if let Some(item) = self.items.pop() {
+                if polling {
+                    self.spinning.store(false, Ordering::SeqCst);
+                }
                 return Some(item);
             }
             if self.closed.load(Ordering::Acquire) {
+                if polling {
+                    self.spinning.store(false, Ordering::SeqCst);
+                }
                 return self.items.pop();
             }
-            if !self.spinning.swap(true, Ordering::SeqCst) {
+            if polling || !self.spinning.swap(true, Ordering::SeqCst) {
+                polling = false;
                 let until = Instant::now() + SPIN;
                 while self.items.is_empty()
                     && !self.closed.load(Ordering::Relaxed)

@@ -68,7 +68,9 @@ impl Executor {
                         &name,
                         config.pool_size,
                         queue,
-                        Arc::new(move |j| run_job(&c, timeout, j)),
+                        Arc::new(move |j, finishing: &mut dyn FnMut()| {
+                            run_job(&c, timeout, j, finishing)
+                        }),
                     )?);
                 }
                 Some(Mode::Queue) => queued = true,
@@ -82,7 +84,7 @@ impl Executor {
                 config.pool_size,
                 config.queue_size,
                 config.overflow,
-                Arc::new(move |j| run_job(&c, timeout, j)),
+                Arc::new(move |j, finishing: &mut dyn FnMut()| run_job(&c, timeout, j, finishing)),
             )?)
         } else {
             None
@@ -267,7 +269,7 @@ impl Executor {
 }
 
 /// Runs a job on a worker thread and replies when the caller still waits.
-fn run_job(core: &Core, call_timeout: Duration, job: Job) {
+fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn FnMut()) {
     let Job {
         env,
         call,
@@ -292,7 +294,9 @@ fn run_job(core: &Core, call_timeout: Duration, job: Job) {
                 let result = run_call(e, core, hook, &args);
                 if let (Some(r), Some(tag)) = (&reply, call.get(0)) {
                     if r.state.claim_reply() {
-                        send(e, &r.pid, (tag, result).encode(e));
+                        let msg = (tag, result).encode(e);
+                        finishing();
+                        send(e, &r.pid, msg);
                     }
                 }
             })
