@@ -20,7 +20,8 @@ decision_test_() ->
        {"delivery changed for the subscriber only", fun delivered/0},
        {"subscription list rewritten and filtered", fun subscribe_filtered/0},
        {"unsubscribe list rewritten", fun unsubscribe_rewritten/0},
-       {"a panic applies the failure policy (ignore)", fun panic_ignore/0}]).
+       {"a panic applies the failure policy (ignore)", fun panic_ignore/0},
+       {"unknown keys and headers survive a decision", fun unknown_keys_survive/0}]).
 
 client(Spec) ->
     {ok, C} = ?S:connect(Spec),
@@ -135,6 +136,25 @@ panic_ignore() ->
     Stats1 = maps:get('client.authenticate', emqx_rust_hook_nif:stats()),
     ?assertEqual(maps:get(panics, Stats0) + 1, maps:get(panics, Stats1)),
     ?S:disconnect(C).
+
+unknown_keys_survive() ->
+    Acc = #{auth_result => success, anonymous => true, from_other_plugin => kept},
+    ?assertEqual(Acc#{anonymous => false},
+                 emqx_hooks:run_fold('client.authenticate',
+                                     [#{clientid => <<"k1">>, password => <<"secret">>}], Acc)),
+    %% A rewritten message keeps the record's other fields and every header, pids and
+    %% references included (shared_dispatch_ack).
+    Ack = {self(), make_ref()},
+    Headers = #{shared_dispatch_ack => Ack, username => <<"u">>, custom => [1, 2],
+                properties => #{'User-Property' => [{<<"a">>, <<"1">>}]}},
+    Msg = {message, <<7:128>>, 1, <<"c">>, #{retain => true, custom_flag => true}, Headers,
+           <<"rewrite/x">>, <<"p">>, 42},
+    {message, Id, QoS, From, Flags, NewHeaders, Topic, Payload, Ts} =
+        emqx_hooks:run_fold('message.publish', [], Msg),
+    ?assertEqual({<<7:128>>, 1, <<"c">>, 42}, {Id, QoS, From, Ts}),
+    ?assertEqual({<<"rewritten/x">>, <<"P">>}, {Topic, Payload}),
+    ?assertEqual(#{retain => true, custom_flag => true}, Flags),
+    ?assertEqual(Headers, NewHeaders).
 
 %%--------------------------------------------------------------------------------------
 %% The example library: what the Python SDK's example did.
