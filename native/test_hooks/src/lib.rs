@@ -84,6 +84,21 @@ fn report_subscription(hook: &'static str, clientinfo: &ClientInfo, topic: &str,
     });
 }
 
+fn report_filters(
+    hook: &'static str,
+    clientinfo: &ClientInfo,
+    props: &Properties,
+    filters: &[TopicFilter],
+) {
+    report(Report {
+        hook,
+        clientinfo: Some(*clientinfo),
+        props: Some(props),
+        filters: Some(filters),
+        ..Default::default()
+    });
+}
+
 fn with_message<'a>(hook: &'static str, m: &Message<'a>) -> Report<'a> {
     Report {
         hook,
@@ -201,13 +216,7 @@ impl Hooks for TestHooks {
         props: &Properties,
         filters: &[TopicFilter],
     ) -> FilterDecision {
-        report(Report {
-            hook: "client.subscribe",
-            clientinfo: Some(*clientinfo),
-            props: Some(props),
-            filters: Some(filters),
-            ..Default::default()
-        });
+        report_filters("client.subscribe", clientinfo, props, filters);
         if !filters
             .iter()
             .any(|f| matches!(f.topic, "rewrite/me" | "qos0/me" | "drop/me"))
@@ -237,29 +246,19 @@ impl Hooks for TestHooks {
         props: &Properties,
         filters: &[TopicFilter],
     ) -> FilterDecision {
-        report(Report {
-            hook: "client.unsubscribe",
-            clientinfo: Some(*clientinfo),
-            props: Some(props),
-            filters: Some(filters),
-            ..Default::default()
-        });
-        match filters.iter().position(|f| f.topic == "rewrite/me") {
-            Some(_) => FilterDecision::Replace(
-                filters
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| {
-                        if f.topic == "rewrite/me" {
-                            FilterChange::rewrite(i, "rewritten/me")
-                        } else {
-                            FilterChange::keep(i)
-                        }
-                    })
-                    .collect(),
-            ),
-            None => FilterDecision::Keep,
+        report_filters("client.unsubscribe", clientinfo, props, filters);
+        if !filters.iter().any(|f| f.topic == "rewrite/me") {
+            return FilterDecision::Keep;
         }
+        let changes = filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match f.topic {
+                "rewrite/me" => FilterChange::rewrite(i, "rewritten/me"),
+                _ => FilterChange::keep(i),
+            })
+            .collect();
+        FilterDecision::Replace(changes)
     }
 
     fn session_created(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
