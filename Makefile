@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit integration demo bench plugin clean
+.PHONY: all build rust erlang test lint unit integration broker test-broker demo bench plugin clean
 
 all: build
 
@@ -19,8 +19,9 @@ erlang:
 	$(REBAR) as test compile
 
 ## The README's test command: lint, Rust unit tests, then the Erlang host and the
-## integration tests that load the real .so files into a real BEAM through the plugin.
-test: lint unit build integration
+## integration tests that load the real .so files into a real BEAM through the plugin,
+## then the broker suite (a real EMQX broker; says so plainly when there is none).
+test: lint unit build integration broker
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -32,6 +33,17 @@ unit:
 
 integration: build plugin
 	$(REBAR) eunit --dir erlang/test,tests
+
+## The broker suite (tests/broker/): the plugin installed into a real EMQX 4.2 broker as
+## the README tells users, driven by real MQTT clients. Broker: $$EMQX_HOME, else the
+## EMQX kit beside the repository (../shared/emqx), built once into ~/.cache/emqx-rust-hook.
+## `make test` skips it with a plain message when there is neither; `make test-broker`
+## (and CI) fail instead.
+broker: plugin
+	tests/broker/run.sh
+
+test-broker: plugin
+	tests/broker/run.sh --required
 
 ## The example library making real decisions in a few client lifecycles.
 demo: build

@@ -1,0 +1,172 @@
+//! The example library (native/example_hook), installed exactly as `make plugin` builds
+//! it: its decisions as real clients see them, and its log lines in the broker's log.
+
+use broker_tests::broker::{Broker, Setup};
+use broker_tests::mqtt::{connect, raw_connect, Opts};
+use broker_tests::runner::Group;
+use std::time::Duration;
+
+pub fn group() -> Group {
+    Group {
+        name: "example",
+        setup: Setup::default,
+        cases: vec![
+            ("plugin loaded and listed", loaded),
+            ("login allowed for a client id", login_allowed),
+            (
+                "empty client id: EMQX assigns one before authenticate",
+                empty_client_id,
+            ),
+            ("subscribe without username: SUBACK 0x80", subscribe_denied),
+            (
+                "publish without username: nothing delivered",
+                publish_denied,
+            ),
+            ("allowed traffic flows, QoS 0/1/2", allowed_flows),
+            (
+                "MQTT 5 user properties reach the subscriber intact",
+                user_properties,
+            ),
+            ("library log lines in the broker log", log_lines),
+        ],
+    }
+}
+
+fn user(id: &str) -> Opts {
+    Opts::new(id).login("alice", "pw")
+}
+
+fn loaded(b: &mut Broker) {
+    let list = b.ctl(&["plugins", "list"]).text;
+    assert!(
+        list.lines()
+            .any(|l| l.contains("Plugin(emqx_rust_hook,") && l.contains("active=true")),
+        "{list}"
+    );
+    let status = b.ctl(&["rust_hook", "status"]).text;
+    assert!(status.contains("libexample_hook.so"), "{status}");
+    // The example implements 5 hooks: exactly those are registered, once each.
+    let counts = b.hook_counts();
+    let ours: Vec<&str> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(h, _)| h.as_str())
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            "client.connect",
+            "client.connected",
+            "client.authenticate",
+            "client.check_acl",
+            "message.publish"
+        ],
+        "{counts:?}"
+    );
+    assert!(counts.iter().all(|(_, n)| *n <= 1), "{counts:?}");
+}
+
+fn login_allowed(b: &mut Broker) {
+    let c = connect(b.mqtt_port, &Opts::new("ex-login")).expect("login with a client id");
+    c.disconnect();
+}
+
+/// The example denies an empty client id, but a real 4.2 broker assigns a client id to
+/// a clean-session client with an empty one before `client.authenticate` runs, so the
+/// login succeeds; without clean session, EMQX itself refuses it (0x02).
+fn empty_client_id(b: &mut Broker) {
+    assert_eq!(raw_connect(b.mqtt_port, "", true), 0x00);
+    assert_eq!(raw_connect(b.mqtt_port, "", false), 0x02);
+}
+
+fn subscribe_denied(b: &mut Broker) {
+    let mut c = connect(b.mqtt_port, &Opts::new("ex-anon-sub")).unwrap();
+    assert_eq!(c.subscribe("ex/denied", 1), 0x80);
+    let mut c5 = connect(b.mqtt_port, &Opts::new("ex-anon-sub5").v5()).unwrap();
+    let codes = c5.subscribe_many(&[("ex/denied", 1)]);
+    assert!(codes[0] >= 0x80, "MQTT 5 SUBACK {codes:?}");
+    let mut u = connect(b.mqtt_port, &user("ex-user-sub")).unwrap();
+    assert_eq!(u.subscribe("ex/denied", 1), 1);
+    c.disconnect();
+    c5.disconnect();
+    u.disconnect();
+}
+
+fn publish_denied(b: &mut Broker) {
+    let mut sub = connect(b.mqtt_port, &user("ex-pd-sub")).unwrap();
+    assert_eq!(sub.subscribe("ex/pd/#", 1), 1);
+    let mut anon = connect(b.mqtt_port, &Opts::new("ex-pd-anon")).unwrap();
+    anon.publish("ex/pd/1", 1, false, b"must not arrive");
+    anon.publish("ex/pd/0", 0, false, b"must not arrive");
+    // A message that is allowed, sent after the denied ones, arrives first and alone.
+    let mut pubr = connect(b.mqtt_port, &user("ex-pd-user")).unwrap();
+    pubr.publish("ex/pd/ok", 1, false, b"allowed");
+    let m = sub.recv();
+    assert_eq!(
+        (m.topic.as_str(), m.payload.as_slice()),
+        ("ex/pd/ok", &b"allowed"[..])
+    );
+    assert!(sub.drain(Duration::from_millis(300)).is_empty());
+    for c in [sub, anon, pubr] {
+        c.disconnect();
+    }
+}
+
+fn allowed_flows(b: &mut Broker) {
+    let mut sub = connect(b.mqtt_port, &user("ex-flow-sub")).unwrap();
+    assert_eq!(sub.subscribe_many(&[("ex/flow/#", 2)]), [2]);
+    let mut p = connect(b.mqtt_port, &user("ex-flow-pub")).unwrap();
+    for q in 0..=2u8 {
+        p.publish(
+            &format!("ex/flow/{q}"),
+            q,
+            false,
+            format!("q{q}").as_bytes(),
+        );
+        let m = sub.recv();
+        assert_eq!(m.topic, format!("ex/flow/{q}"));
+        assert_eq!(m.payload, format!("q{q}").into_bytes());
+        assert_eq!(m.qos, q);
+    }
+    sub.disconnect();
+    p.disconnect();
+}
+
+fn user_properties(b: &mut Broker) {
+    let mut sub = connect(b.mqtt_port, &user("ex-up-sub").v5()).unwrap();
+    assert_eq!(sub.subscribe("ex/up", 1), 1);
+    let mut p = connect(b.mqtt_port, &user("ex-up-pub").v5()).unwrap();
+    let props = vec![
+        ("a".to_string(), "1".to_string()),
+        ("b".to_string(), "2".to_string()),
+        ("a".to_string(), "3".to_string()),
+        ("ünï".to_string(), "cödé".to_string()),
+    ];
+    p.publish_props("ex/up", 1, false, b"with props", props.clone());
+    let m = sub.recv();
+    assert_eq!(m.payload, b"with props");
+    assert_eq!(m.user_props, props);
+    sub.disconnect();
+    p.disconnect();
+}
+
+fn log_lines(b: &mut Broker) {
+    assert!(
+        b.await_log_line(&["example hook library started (EMQX 4.2.14)"])
+            .is_some(),
+        "{}",
+        b.log_tail(40)
+    );
+    let c = connect(b.mqtt_port, &user("ex-log-client")).unwrap();
+    c.disconnect();
+    let line = b
+        .await_log_line(&["client connecting: clientid=ex-log-client"])
+        .unwrap_or_else(|| panic!("no connect line:\n{}", b.log_tail(40)));
+    assert!(line.contains("[info]"), "{line}");
+    let mut p = connect(b.mqtt_port, &user("ex-log-pub")).unwrap();
+    p.publish("ex/log", 1, false, b"logged payload");
+    p.disconnect();
+    assert!(b
+        .await_log_line(&["publish: topic=ex/log payload=logged payload"])
+        .is_some());
+}

@@ -1,0 +1,10 @@
+//! The groups of the broker suite, one broker each.
+
+mod example;
+
+use broker_tests::runner::Group;
+
+/// Every group, in the order they run.
+pub fn groups() -> Vec<Group> {
+    vec![example::group()]
+}
