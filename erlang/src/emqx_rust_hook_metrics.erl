@@ -43,7 +43,8 @@ handle_info(_Info, Seen) ->
     {noreply, Seen}.
 
 %% Adds what each counter gained since the last sync. `Seen' maps a metric name to the
-%% library's count at the last sync; a restarted library starts again from zero.
+%% library's count at the last sync (and `{created, Name}' to true once the metric was
+%% created); a restarted library starts again from zero.
 publish(Seen) ->
     Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
     maps:fold(fun(Hook, S, Acc) ->
@@ -58,9 +59,14 @@ bump(Name, Now, Seen) ->
     Before = maps:get(Name, Seen, 0),
     Delta = case Now >= Before of true -> Now - Before; false -> Now end,
     case Delta of
-        0 -> ok;
+        0 -> Seen#{Name => Now};
         _ ->
-            ok = emqx_metrics:new(Name),
-            emqx_metrics:inc(Name, Delta)
-    end,
-    Seen#{Name => Now}.
+            %% Created once: EMQX 4.2's emqx_metrics:new/1 logs "already exists" at
+            %% info level on every call for a known name.
+            case maps:is_key({created, Name}, Seen) of
+                true -> ok;
+                false -> ok = emqx_metrics:new(Name)
+            end,
+            emqx_metrics:inc(Name, Delta),
+            Seen#{Name => Now, {created, Name} => true}
+    end.

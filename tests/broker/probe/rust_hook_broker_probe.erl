@@ -26,8 +26,12 @@ loop(Acc) ->
     end.
 
 %% @doc Writes every report received since the last dump to `File' as a JSON array
-%% (oldest first) and returns their number.
+%% (oldest first) and returns their number. Starts the probe if it is not running.
 dump(File) ->
+    case whereis(rust_hook_probe) of
+        undefined -> start();
+        _ -> ok
+    end,
     Ref = make_ref(),
     rust_hook_probe ! {'$rust_hook_broker_probe_take', self(), Ref},
     receive

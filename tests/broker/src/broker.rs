@@ -53,6 +53,8 @@ pub struct Setup {
     pub load: bool,
     /// Gen_rpc port (needed for clustering).
     pub rpc: bool,
+    /// A second MQTT listener whose zone `mp` has `mountpoint = mp/`.
+    pub mountpoint_listener: bool,
 }
 
 impl Default for Setup {
@@ -63,6 +65,7 @@ impl Default for Setup {
             emqx_conf: Vec::new(),
             load: true,
             rpc: false,
+            mountpoint_listener: false,
         }
     }
 }
@@ -84,6 +87,8 @@ pub struct Broker {
     pub node: String,
     /// MQTT port of `listener.tcp.external`.
     pub mqtt_port: u16,
+    /// MQTT port of the listener with the mountpoint `mp/` (see [`Setup`]).
+    pub mp_port: Option<u16>,
     dist_port: u16,
     rpc_port: Option<u16>,
     running: bool,
@@ -120,15 +125,26 @@ impl Broker {
             mqtt_port: free_port(),
             dist_port: free_port(),
             rpc_port: setup.rpc.then(free_port),
+            mp_port: setup.mountpoint_listener.then(free_port),
             running: false,
             watchdog: None,
         };
         b.install(setup);
-        if !setup.emqx_conf.is_empty() {
+        let mut emqx_conf = setup.emqx_conf.clone();
+        if let Some(p) = b.mp_port {
+            emqx_conf.extend([
+                "zone.mp.mountpoint = mp/".to_string(),
+                "zone.mp.enable_acl = on".to_string(),
+                format!("listener.tcp.mp = 127.0.0.1:{p}"),
+                "listener.tcp.mp.zone = mp".to_string(),
+                "listener.tcp.mp.acceptors = 2".to_string(),
+            ]);
+        }
+        if !emqx_conf.is_empty() {
             let conf = b.root.join("etc/emqx.conf");
             let mut s = fs::read_to_string(&conf).unwrap();
             s.push('\n');
-            for l in &setup.emqx_conf {
+            for l in &emqx_conf {
                 s.push_str(l);
                 s.push('\n');
             }

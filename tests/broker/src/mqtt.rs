@@ -3,7 +3,10 @@
 //! a channel, so a test waits for exactly what it expects, with a timeout.
 
 use rumqttc::v5;
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use rumqttc::RecvTimeoutError;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, channel, Receiver};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -106,6 +109,7 @@ enum Handle {
 
 /// A connected client.
 pub struct Client {
+    stop: Arc<AtomicBool>,
     handle: Option<Handle>,
     rx: Receiver<Ev>,
     pump: Option<JoinHandle<()>>,
@@ -135,6 +139,12 @@ fn qos5(q: u8) -> v5::mqttbytes::QoS {
 
 const MAX_PACKET: usize = 4 << 20;
 
+/// How often an event loop looks at its stop flag.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Marks the end of the requests channel in the pumps.
+const DONE: () = ();
+
 /// The reason code of a SUBACK entry, as on the wire.
 fn suback5(c: &v5::mqttbytes::v5::SubscribeReasonCode) -> u8 {
     use v5::mqttbytes::v5::SubscribeReasonCode as C;
@@ -156,6 +166,7 @@ fn suback5(c: &v5::mqttbytes::v5::SubscribeReasonCode) -> u8 {
 /// `NotAuthorized`) or the connection error.
 pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
     let (tx, rx) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
     let (handle, pump) = if o.v5 {
         let mut m = v5::MqttOptions::new(&o.id, "127.0.0.1", port);
         m.set_keep_alive(Duration::from_secs(o.keepalive))
@@ -179,11 +190,21 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
         }
         m.set_session_expiry_interval(o.session_expiry);
         let (c, mut conn) = v5::Client::new(m, 64);
+        let stop2 = stop.clone();
         let pump = std::thread::spawn(move || {
             use v5::mqttbytes::v5::Packet as P;
-            for ev in conn.iter() {
+            loop {
+                if stop2.load(Ordering::Relaxed) {
+                    break; // drops the connection: the socket closes without DISCONNECT
+                }
+                let ev = match conn.recv_timeout(TICK) {
+                    Err(v5::RecvTimeoutError::Timeout) => continue,
+                    Err(v5::RecvTimeoutError::Disconnected) => Err(DONE),
+                    Ok(ev) => Ok(ev),
+                };
                 let ev = match ev {
-                    Ok(v5::Event::Incoming(p)) => match p {
+                    Err(DONE) => Ev::Closed("requests done".into()),
+                    Ok(Ok(v5::Event::Incoming(p))) => match p {
                         P::ConnAck(a) => Ev::ConnAck {
                             session_present: a.session_present,
                             user_props: a.properties.map(|p| p.user_properties).unwrap_or_default(),
@@ -202,11 +223,11 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
                         P::Disconnect(d) => Ev::Closed(format!("DISCONNECT {:?}", d.reason_code)),
                         _ => continue,
                     },
-                    Ok(_) => continue,
-                    Err(v5::ConnectionError::ConnectionRefused(code)) => {
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(v5::ConnectionError::ConnectionRefused(code))) => {
                         Ev::Closed(format!("{code:?}"))
                     }
-                    Err(e) => Ev::Closed(e.to_string()),
+                    Ok(Err(e)) => Ev::Closed(e.to_string()),
                 };
                 let closed = matches!(ev, Ev::Closed(_));
                 if tx.send(ev).is_err() || closed {
@@ -227,11 +248,21 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
             m.set_last_will(rumqttc::LastWill::new(t, p.clone(), qos3(*q), *r));
         }
         let (c, mut conn) = rumqttc::Client::new(m, 64);
+        let stop2 = stop.clone();
         let pump = std::thread::spawn(move || {
             use rumqttc::Packet as P;
-            for ev in conn.iter() {
+            loop {
+                if stop2.load(Ordering::Relaxed) {
+                    break; // drops the connection: the socket closes without DISCONNECT
+                }
+                let ev = match conn.recv_timeout(TICK) {
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => Err(DONE),
+                    Ok(ev) => Ok(ev),
+                };
                 let ev = match ev {
-                    Ok(rumqttc::Event::Incoming(p)) => match p {
+                    Err(DONE) => Ev::Closed("requests done".into()),
+                    Ok(Ok(rumqttc::Event::Incoming(p))) => match p {
                         P::ConnAck(a) => Ev::ConnAck {
                             session_present: a.session_present,
                             user_props: Vec::new(),
@@ -257,11 +288,11 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
                         P::PubComp(_) => Ev::PubComp,
                         _ => continue,
                     },
-                    Ok(_) => continue,
-                    Err(rumqttc::ConnectionError::ConnectionRefused(code)) => {
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(rumqttc::ConnectionError::ConnectionRefused(code))) => {
                         Ev::Closed(format!("{code:?}"))
                     }
-                    Err(e) => Ev::Closed(e.to_string()),
+                    Ok(Err(e)) => Ev::Closed(e.to_string()),
                 };
                 let closed = matches!(ev, Ev::Closed(_));
                 if tx.send(ev).is_err() || closed {
@@ -272,6 +303,7 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
         (Handle::V3(c), pump)
     };
     let mut c = Client {
+        stop,
         handle: Some(handle),
         rx,
         pump: Some(pump),
@@ -418,9 +450,9 @@ impl Client {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(left) {
                 Ok(Ev::Publish(m)) => return Some(m),
-                Ok(Ev::Closed(_)) | Err(RecvTimeoutError::Disconnected) => return None,
+                Ok(Ev::Closed(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => return None,
                 Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => return None,
+                Err(mpsc::RecvTimeoutError::Timeout) => return None,
             }
         }
     }
@@ -459,6 +491,8 @@ impl Client {
                 let _ = c.disconnect();
             }
         }
+        // The broker closes the connection after DISCONNECT.
+        let _ = self.rx.recv_timeout(Duration::from_secs(2));
         self.finish();
     }
 
@@ -468,7 +502,8 @@ impl Client {
     }
 
     fn finish(&mut self) {
-        self.handle = None; // closes the request channel: the event loop ends
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle = None;
         if let Some(p) = self.pump.take() {
             let _ = p.join();
         }

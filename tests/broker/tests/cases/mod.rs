@@ -1,10 +1,11 @@
 //! The groups of the broker suite, one broker each.
 
 mod example;
+mod hooks;
 
 use broker_tests::runner::Group;
 
 /// Every group, in the order they run.
 pub fn groups() -> Vec<Group> {
-    vec![example::group()]
+    vec![example::group(), hooks::group()]
 }
