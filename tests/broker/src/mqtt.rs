@@ -192,15 +192,26 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
         let (c, mut conn) = v5::Client::new(m, 64);
         let stop2 = stop.clone();
         let pump = std::thread::spawn(move || {
+            let mut connected = false;
             use v5::mqttbytes::v5::Packet as P;
             loop {
                 if stop2.load(Ordering::Relaxed) {
                     break; // drops the connection: the socket closes without DISCONNECT
                 }
-                let ev = match conn.recv_timeout(TICK) {
-                    Err(v5::RecvTimeoutError::Timeout) => continue,
-                    Err(v5::RecvTimeoutError::Disconnected) => Err(DONE),
-                    Ok(ev) => Ok(ev),
+                // Until the CONNACK, block: the connect handshake must not be cancelled
+                // by a timeout (that would start it again). Then poll with a timeout so
+                // that the stop flag is seen.
+                let ev = if !connected {
+                    match conn.recv() {
+                        Ok(ev) => Ok(ev),
+                        Err(_) => Err(DONE),
+                    }
+                } else {
+                    match conn.recv_timeout(TICK) {
+                        Err(v5::RecvTimeoutError::Timeout) => continue,
+                        Err(v5::RecvTimeoutError::Disconnected) => Err(DONE),
+                        Ok(ev) => Ok(ev),
+                    }
                 };
                 let ev = match ev {
                     Err(DONE) => Ev::Closed("requests done".into()),
@@ -229,6 +240,7 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
                     }
                     Ok(Err(e)) => Ev::Closed(e.to_string()),
                 };
+                connected |= matches!(ev, Ev::ConnAck { .. });
                 let closed = matches!(ev, Ev::Closed(_));
                 if tx.send(ev).is_err() || closed {
                     break;
@@ -250,15 +262,26 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
         let (c, mut conn) = rumqttc::Client::new(m, 64);
         let stop2 = stop.clone();
         let pump = std::thread::spawn(move || {
+            let mut connected = false;
             use rumqttc::Packet as P;
             loop {
                 if stop2.load(Ordering::Relaxed) {
                     break; // drops the connection: the socket closes without DISCONNECT
                 }
-                let ev = match conn.recv_timeout(TICK) {
-                    Err(RecvTimeoutError::Timeout) => continue,
-                    Err(RecvTimeoutError::Disconnected) => Err(DONE),
-                    Ok(ev) => Ok(ev),
+                // Until the CONNACK, block: the connect handshake must not be cancelled
+                // by a timeout (that would start it again). Then poll with a timeout so
+                // that the stop flag is seen.
+                let ev = if !connected {
+                    match conn.recv() {
+                        Ok(ev) => Ok(ev),
+                        Err(_) => Err(DONE),
+                    }
+                } else {
+                    match conn.recv_timeout(TICK) {
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => Err(DONE),
+                        Ok(ev) => Ok(ev),
+                    }
                 };
                 let ev = match ev {
                     Err(DONE) => Ev::Closed("requests done".into()),
@@ -294,6 +317,7 @@ pub fn connect(port: u16, o: &Opts) -> Result<Client, String> {
                     }
                     Ok(Err(e)) => Ev::Closed(e.to_string()),
                 };
+                connected |= matches!(ev, Ev::ConnAck { .. });
                 let closed = matches!(ev, Ev::Closed(_));
                 if tx.send(ev).is_err() || closed {
                     break;

@@ -1,11 +1,12 @@
 //! The groups of the broker suite, one broker each.
 
 mod example;
+mod failures;
 mod hooks;
 
 use broker_tests::runner::Group;
 
 /// Every group, in the order they run.
 pub fn groups() -> Vec<Group> {
-    vec![example::group(), hooks::group()]
+    vec![example::group(), hooks::group(), failures::group()]
 }
