@@ -4,7 +4,7 @@
 %% them without parsing Erlang terms.
 -module(rust_hook_broker_probe).
 
--export([start/0, dump/1, hook_counts/1, json/1]).
+-export([start/0, dump/1, hook_counts/1, ctl_steps/1, json/1]).
 
 %% @doc (Re)starts the probe; returns ok.
 start() ->
@@ -51,6 +51,15 @@ hook_counts(Module) ->
              'message.delivered', 'message.acked', 'message.dropped'],
     [{H, length([C || C <- emqx_hooks:lookup(H), is_ours(element(2, C), Module)])}
      || H <- Hooks].
+
+%% @doc Runs `emqx_ctl' commands in turn, as `bin/emqx_ctl' does (their output goes to
+%% the caller); after each, the number of emqx_rust_hook_handler callbacks registered.
+ctl_steps(Cmds) ->
+    [begin
+         _ = emqx_ctl:run_command(Cmd),
+         _ = sys:get_state(emqx_hooks), % emqx:unhook/2 is a cast
+         lists:sum([N || {_, N} <- hook_counts(emqx_rust_hook_handler)])
+     end || Cmd <- Cmds].
 
 is_ours({M, _, _}, M) -> true;
 is_ours(_, _) -> false.

@@ -246,8 +246,10 @@ impl Broker {
             std::process::id(),
             self.root.display()
         );
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
+        // In its own session, so that a kill of this process's group spares it.
+        let mut cmd = Command::new("setsid");
+        cmd.arg("sh")
+            .arg("-c")
             .arg(script)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -362,6 +364,30 @@ impl Broker {
                 )
             })
             .collect()
+    }
+
+    /// Runs `emqx_ctl` commands in one go on the node, as `bin/emqx_ctl` does
+    /// (`emqx_ctl:run_command/1`), and after each one counts the plugin's callbacks
+    /// registered with EMQX. Returns what the commands printed and the counts.
+    pub fn ctl_steps(&self, cmds: &[&[&str]]) -> (String, Vec<u32>) {
+        let list: Vec<String> = cmds
+            .iter()
+            .map(|c| {
+                let args: Vec<String> = c.iter().map(|a| format!("\"{a}\"")).collect();
+                format!("[{}]", args.join(","))
+            })
+            .collect();
+        let out = self.eval(&format!(
+            "rust_hook_broker_probe:ctl_steps([{}]).",
+            list.join(",")
+        ));
+        let (text, last) = out.trim_end().rsplit_once('\n').unwrap_or(("", out.trim()));
+        let counts = last
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|n| n.trim().parse().expect("count"))
+            .collect();
+        (text.to_string(), counts)
     }
 
     /// Total callbacks of the plugin registered with EMQX.

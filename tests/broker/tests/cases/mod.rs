@@ -3,10 +3,16 @@
 mod example;
 mod failures;
 mod hooks;
+mod ops;
 
 use broker_tests::runner::Group;
 
 /// Every group, in the order they run.
 pub fn groups() -> Vec<Group> {
-    vec![example::group(), hooks::group(), failures::group()]
+    vec![
+        example::group(),
+        hooks::group(),
+        failures::group(),
+        ops::group(),
+    ]
 }
