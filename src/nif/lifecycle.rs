@@ -168,7 +168,10 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     if slot.instance.load().is_some() {
         return fail("already started".into());
     }
-    let built = match crate::panic::contain(|| (lib.factory)(&config)) {
+    // `init` runs on this dirty I/O scheduler: `erl::send` needs the calling process's env.
+    let built = match crate::erl::with_process_env(env, || {
+        crate::panic::contain(|| (lib.factory)(&config))
+    }) {
         Ok(Ok(hooks)) => hooks,
         Ok(Err(e)) => return fail(format!("{} init failed: {e}", lib.type_name)),
         Err(panic) => return fail(format!("{} init panicked: {panic}", lib.type_name)),
@@ -190,7 +193,8 @@ const STOP_WAIT: Duration = Duration::from_secs(5);
 #[rustler::nif(schedule = "DirtyIo")]
 fn stop(env: Env) -> Atom {
     if let Some(slot) = slot(env) {
-        slot.stop(STOP_WAIT);
+        // `terminate` runs on this dirty I/O scheduler (see `start`).
+        crate::erl::with_process_env(env, || slot.stop(STOP_WAIT));
     }
     atoms::ok()
 }
