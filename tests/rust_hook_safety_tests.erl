@@ -120,3 +120,108 @@ underscore_params() ->
     ok = emqx_hooks:run('client.connected', [ci(<<"real-id">>), conninfo(<<"real-id">>)]),
     ?assertEqual({<<"queue">>, <<"real-id">>, 5},
                  await(fun(M) -> element(1, M) =:= <<"queue">> end)).
+
+%%--------------------------------------------------------------------------------------
+%% 3. Terms nested a million deep, in every mode
+
+-define(DEEP, 1000000).
+
+deep_tuple(N) -> lists:foldl(fun(_, Acc) -> {Acc} end, leaf, lists:seq(1, N)).
+deep_list(N) -> lists:foldl(fun(_, Acc) -> [Acc] end, <<"x">>, lists:seq(1, N)).
+deep_map(N) -> lists:foldl(fun(_, Acc) -> #{k => Acc} end, leaf, lists:seq(1, N)).
+
+msg(Topic, Payload) -> {message, <<7:128>>, 1, <<"pub">>, #{}, #{}, Topic, Payload, 1}.
+
+%% The text a hook saw for a deep reason: the first levels, then the fallback `...'.
+assert_bounded_reason(Open, Text) ->
+    ?assert(is_binary(Text)),
+    ?assert(byte_size(Text) < 2048),
+    ?assertEqual(binary:copy(Open, 32), binary:part(Text, 0, 32)),
+    ?assertNotEqual(nomatch, binary:match(Text, <<"...">>)),
+    ?assertEqual(nomatch, binary:match(Text, <<"leaf">>)).
+
+deep_queue_pool_test_() ->
+    rust_hook_test_util:with_plugin(
+      "test_hooks", [],
+      [{timeout, 120, {"1,000,000-deep reasons and payloads, queued and pool hooks (test_hooks)",
+                       fun deep_queue_pool/0}}]).
+
+deep_queue_pool() ->
+    rust_hook_test_util:flush_reports(),
+    Deep = deep_tuple(?DEEP),
+    CI = ci(<<"deep">>),
+    %% client.disconnected (queue)
+    ok = emqx_hooks:run('client.disconnected', [CI, Deep, conninfo(<<"deep">>)]),
+    [D] = rust_hook_test_util:await_reports(<<"client.disconnected">>, 1),
+    assert_bounded_reason(<<"{">>, rust_hook_test_util:get(<<"reason">>, D)),
+    %% session.terminated (queue), a deep list this time
+    ok = emqx_hooks:run('session.terminated', [CI, deep_list(?DEEP), #{}]),
+    [T] = rust_hook_test_util:await_reports(<<"session.terminated">>, 1),
+    assert_bounded_reason(<<"[">>, rust_hook_test_util:get(<<"reason">>, T)),
+    %% message.dropped (queue), a deep map
+    ok = emqx_hooks:run('message.dropped', [msg(<<"nosub/x">>, <<"p">>), #{node => node()}, deep_map(?DEEP)]),
+    [Dr] = rust_hook_test_util:await_reports(<<"message.dropped">>, 1),
+    DrText = rust_hook_test_util:get(<<"reason">>, Dr),
+    ?assert(byte_size(DrText) < 2048),
+    ?assertMatch(<<"#{k => #{k => ", _/binary>>, DrText),
+    ?assertNotEqual(nomatch, binary:match(DrText, <<"...">>)),
+    %% A million-deep iolist payload: message.publish and message.delivered (pool)
+    %% and message.acked (queue) see the fallback, an empty payload; the message goes on
+    %% unchanged.
+    DeepPayload = deep_list(?DEEP),
+    M = msg(<<"t/deep">>, DeepPayload),
+    ?assertEqual(M, emqx_hooks:run_fold('message.publish', [], M)),
+    [P] = rust_hook_test_util:await_reports(<<"message.publish">>, 1),
+    ?assertEqual(<<>>, rust_hook_test_util:get([<<"message">>, <<"payload">>], P)),
+    ?assertEqual(M, emqx_hooks:run_fold('message.delivered', [CI], M)),
+    [Dv] = rust_hook_test_util:await_reports(<<"message.delivered">>, 1),
+    ?assertEqual(<<>>, rust_hook_test_util:get([<<"message">>, <<"payload">>], Dv)),
+    ok = emqx_hooks:run('message.acked', [CI, M]),
+    [A] = rust_hook_test_util:await_reports(<<"message.acked">>, 1),
+    ?assertEqual(<<>>, rust_hook_test_util:get([<<"message">>, <<"payload">>], A)),
+    %% A changed message cannot be built from a payload that was not copied: refused,
+    %% and the message goes on unchanged (failed_action = ignore).
+    Up = msg(<<"rewrite/deep">>, DeepPayload),
+    ?assertEqual(Up, emqx_hooks:run_fold('message.publish', [], Up)),
+    %% A deep term anywhere else in a pool call's arguments is not copied: the call
+    %% fails at once (failed_action = ignore) and is counted.
+    E0 = stat('client.authenticate', errors),
+    Acc = #{auth_result => success, anonymous => true},
+    ?assertEqual(Acc, emqx_hooks:run_fold('client.authenticate', [CI#{junk => Deep}], Acc)),
+    ?assertEqual(E0 + 1, stat('client.authenticate', errors)),
+    %% The library still works.
+    ?assertMatch(#{auth_result := success, anonymous := false},
+                 emqx_hooks:run_fold('client.authenticate', [CI#{password => <<"secret">>}], Acc)).
+
+deep_inline_test_() ->
+    with_safety([], [{timeout, 120, {"1,000,000-deep reasons and payloads, inline hooks (safety_hooks)",
+                                     fun deep_inline/0}}]).
+
+deep_inline() ->
+    Deep = deep_tuple(?DEEP),
+    CI = ci(<<"deep">>),
+    ok = emqx_hooks:run('client.disconnected', [CI, Deep, conninfo(<<"deep">>)]),
+    {_, D} = await(fun(M) -> element(1, M) =:= <<"client.disconnected">> end),
+    assert_bounded_reason(<<"{">>, D),
+    ok = emqx_hooks:run('session.terminated', [CI, deep_list(?DEEP), #{}]),
+    {_, T} = await(fun(M) -> element(1, M) =:= <<"session.terminated">> end),
+    assert_bounded_reason(<<"[">>, T),
+    ok = emqx_hooks:run('message.dropped', [msg(<<"x">>, <<"p">>), #{node => node()}, Deep]),
+    {_, Dr} = await(fun(M) -> element(1, M) =:= <<"message.dropped">> end),
+    assert_bounded_reason(<<"{">>, Dr),
+    %% A wide reason: a million elements, decoded up to the term bound.
+    ok = emqx_hooks:run('client.disconnected', [CI, list_to_tuple(lists:seq(1, ?DEEP)), #{}]),
+    {_, W} = await(fun(M) -> element(1, M) =:= <<"client.disconnected">> end),
+    ?assert(byte_size(W) < 8192),
+    ?assertMatch(<<"{1,2,3,", _/binary>>, W),
+    ?assertEqual(<<",...}">>, binary:part(W, byte_size(W) - 5, 5)),
+    M = msg(<<"t/deep">>, deep_list(?DEEP)),
+    ?assertEqual(M, emqx_hooks:run_fold('message.publish', [], M)),
+    ?assertEqual({<<"message.publish">>, 0}, await(fun(X) -> element(1, X) =:= <<"message.publish">> end)),
+    %% A bounded iolist payload is flattened when read.
+    M2 = msg(<<"t/io">>, [<<"ab">>, [$c, [<<"d">>]]]),
+    ?assertEqual(M2, emqx_hooks:run_fold('message.publish', [], M2)),
+    ?assertEqual({<<"message.publish">>, 4}, await(fun(X) -> element(1, X) =:= <<"message.publish">> end)).
+
+stat(Hook, Key) ->
+    maps:get(Key, maps:get(Hook, emqx_rust_hook_nif:stats())).

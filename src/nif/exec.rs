@@ -5,7 +5,8 @@
 //! shard of its client id and the caller goes on.
 
 use super::atoms;
-use super::dispatch::run_call;
+use super::bounds;
+use super::dispatch::{run_call, Prepared};
 use super::instance::{Core, HookStats};
 use super::job::{self, JobState};
 use super::term::{self, Tuple};
@@ -36,6 +37,8 @@ pub struct Job {
     /// `{Tag, Arg1, ..., ArgN}`, copied into `env` in one go.
     call: SavedTerm,
     hook: HookPoint,
+    /// What the caller decoded instead of copying.
+    prepared: Prepared,
     reply: Option<Reply>,
     /// When the caller stops waiting (pool calls). A notification gets `call_timeout`
     /// from when a worker starts it (no clock read on the caller's side).
@@ -124,7 +127,10 @@ impl Executor {
             pid: env.pid(),
             state: state.clone(),
         };
-        let job = self.copy_job(env, hook, tag, args, Some(reply));
+        let job = match self.copy_job(env, hook, tag, args, Some(reply)) {
+            Ok(job) => job,
+            Err(msg) => return too_large(env, core, hook, &msg),
+        };
         match pool.push(job) {
             Pushed::Ok | Pushed::Evicted(_) => {
                 (atoms::pending(), job::make(env, state)).encode(env)
@@ -151,7 +157,10 @@ impl Executor {
             return ok;
         };
         let key = shard_key(hook, args);
-        let job = self.copy_job(env, hook, atoms::queue().to_term(env), args, None);
+        let job = match self.copy_job(env, hook, atoms::queue().to_term(env), args, None) {
+            Ok(job) => job,
+            Err(msg) => return too_large(env, core, hook, &msg),
+        };
         match notify.push(key, job) {
             Pushed::Ok => {}
             Pushed::Evicted(old) => dropped(core, old.hook),
@@ -174,6 +183,60 @@ impl Executor {
                 answer_stopped(job);
             }
         }
+    }
+}
+
+/// A call whose arguments are past the copy bound: counted as an error and answered
+/// `{error, decode, Message}` at once (`failed_action` applies).
+fn too_large<'a>(env: Env<'a>, core: &Core, hook: HookPoint, msg: &str) -> Term<'a> {
+    HookStats::bump(&core.stats(hook).errors);
+    (atoms::error(), atoms::decode(), msg).encode(env)
+}
+
+/// The position of the free-form reason among a hook's arguments.
+fn reason_index(hook: HookPoint) -> Option<usize> {
+    match hook {
+        HookPoint::ClientDisconnected | HookPoint::SessionTerminated => Some(1),
+        HookPoint::MessageDropped => Some(2),
+        _ => None,
+    }
+}
+
+/// The position of the `#message{}` record among a hook's arguments.
+fn message_index(hook: HookPoint) -> Option<usize> {
+    match hook {
+        HookPoint::MessagePublish | HookPoint::MessageDropped => Some(0),
+        HookPoint::MessageDelivered | HookPoint::MessageAcked => Some(1),
+        _ => None,
+    }
+}
+
+/// `msg` with its payload replaced by `<<>>` when the payload is neither a binary nor an
+/// iolist within the bounds (so that it is not copied); the flag says whether it was.
+fn bounded_message<'a>(env: Env<'a>, msg: Term<'a>) -> (Term<'a>, bool) {
+    let Some(fields) = Tuple::of(msg).filter(|t| t.len() == 9) else {
+        return (msg, false);
+    };
+    match fields.get(7) {
+        Some(p) if !bounds::iolist_within_bounds(p) => {
+            bounds::past_bound("a message payload (neither a binary nor a bounded iolist)");
+            let mut raw = fields.raw().to_vec();
+            let empty: Term = rustler::types::binary::NewBinary::new(env, 0).into();
+            raw[7] = empty.as_c_arg();
+            // SAFETY: builds a tuple of live terms of the caller's environment.
+            let t = unsafe {
+                Term::new(
+                    env,
+                    rustler::sys::enif_make_tuple_from_array(
+                        env.as_c_arg(),
+                        raw.as_ptr(),
+                        raw.len() as u32,
+                    ),
+                )
+            };
+            (t, true)
+        }
+        _ => (msg, false),
     }
 }
 
@@ -219,30 +282,52 @@ fn give_env(mut env: OwnedEnv) {
 
 impl Executor {
     /// Copies `{Tag, Args...}` into an environment of its own (one copy: large binaries
-    /// are shared by reference count, not copied).
-    fn copy_job(
+    /// are shared by reference count, not copied). The caller's cost is bounded: a reason
+    /// is decoded here (within its bounds) instead of copied, a payload past the iolist
+    /// bounds is replaced by `<<>>`, and any other argument holding more than
+    /// [`bounds::COPY_MAX_TERMS`] terms fails the call (`Err`) before anything is copied.
+    fn copy_job<'a>(
         &self,
-        env: Env,
+        env: Env<'a>,
         hook: HookPoint,
-        tag: Term,
-        args: &[Term],
+        tag: Term<'a>,
+        args: &[Term<'a>],
         reply: Option<Reply>,
-    ) -> Job {
+    ) -> Result<Job, String> {
         // Map arguments the method never reads are not copied (an empty map stands in),
         // except a fold hook's accumulator, which the answer is built from.
         let unused = self.unused[hook.index()];
         let last = args.len().saturating_sub(1);
         let keeps_acc = hook.kind() == HookKind::Fold;
+        let mut prepared = Prepared::default();
         let mut raw = [tag.as_c_arg(); 5];
         for (i, (slot, a)) in raw[1..].iter_mut().zip(args).enumerate() {
             let skip = unused & (1 << i) != 0
                 && !(keeps_acc && i == last)
                 && a.get_type() == rustler::TermType::Map;
-            *slot = if skip {
-                Term::map_new(env).as_c_arg()
+            let mut arg = *a;
+            if skip {
+                arg = Term::map_new(env);
+            } else if reason_index(hook) == Some(i) {
+                prepared.reason = Some(super::decode::reason(arg));
+                arg = atoms::undefined().to_term(env);
             } else {
-                a.as_c_arg()
-            };
+                if message_index(hook) == Some(i) {
+                    let (m, elided) = bounded_message(env, arg);
+                    arg = m;
+                    prepared.payload_elided = elided;
+                }
+                if !bounds::fits(arg, bounds::COPY_MAX_TERMS) {
+                    bounds::past_bound("the arguments of a pool or queued call");
+                    return Err(format!(
+                        "{hook}: argument {} holds more than {} terms (the bound of what is \
+                         copied for a worker); the call was not run",
+                        i + 1,
+                        bounds::COPY_MAX_TERMS
+                    ));
+                }
+            }
+            *slot = arg.as_c_arg();
         }
         // SAFETY: builds a tuple of live terms in the caller's environment.
         let call = unsafe {
@@ -258,13 +343,14 @@ impl Executor {
         let owned = take_env();
         let call = owned.save(call);
         let deadline = reply.as_ref().map(|_| Instant::now() + self.call_timeout);
-        Job {
+        Ok(Job {
             env: owned,
             call,
             hook,
+            prepared,
             reply,
             deadline,
-        }
+        })
     }
 }
 
@@ -274,6 +360,7 @@ fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn Fn
         env,
         call,
         hook,
+        prepared,
         reply,
         deadline,
     } = job;
@@ -291,7 +378,7 @@ fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn Fn
                     return;
                 };
                 let args: Vec<Term> = (1..call.len()).filter_map(|i| call.get(i)).collect();
-                let result = run_call(e, core, hook, &args);
+                let result = run_call(e, core, hook, &args, prepared);
                 if let (Some(r), Some(tag)) = (&reply, call.get(0)) {
                     if r.state.claim_reply() {
                         let msg = (tag, result).encode(e);

@@ -11,6 +11,7 @@
 //! The typed views in `crate::types` read their fields through `term`.
 
 pub mod atoms;
+pub mod bounds;
 pub mod calls;
 pub mod decode;
 pub mod dispatch;
