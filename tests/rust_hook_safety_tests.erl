@@ -225,3 +225,55 @@ deep_inline() ->
 
 stat(Hook, Key) ->
     maps:get(Key, maps:get(Hook, emqx_rust_hook_nif:stats())).
+
+%%--------------------------------------------------------------------------------------
+%% 4. Bounds on the hook path
+
+bounds_test_() ->
+    rust_hook_test_util:with_plugin(
+      "test_hooks", [],
+      [{timeout, 60, {"filter lists, User-Property lists and subscriptions are bounded",
+                      fun bounded_lists/0}}]).
+
+filters(N) ->
+    [{<<"f/", (integer_to_binary(I))/binary>>, #{qos => 0, rh => 0, rap => 0, nl => 0}}
+     || I <- lists:seq(1, N)].
+
+bounded_lists() ->
+    rust_hook_test_util:flush_reports(),
+    CI = ci(<<"b">>),
+    %% 1024 filters are decoded and seen by the hook.
+    ?assertEqual(filters(1024), emqx_hooks:run_fold('client.subscribe', [CI, #{}], filters(1024))),
+    [S] = rust_hook_test_util:await_reports(<<"client.subscribe">>, 1),
+    ?assertEqual(1024, length(rust_hook_test_util:get(<<"filters">>, S))),
+    %% 100,000 filters: the call fails at once (counted), the list goes on unchanged.
+    E0 = stat('client.subscribe', errors),
+    Big = filters(100000),
+    ?assertEqual(Big, emqx_hooks:run_fold('client.subscribe', [CI, #{}], Big)),
+    ?assertEqual(E0 + 1, stat('client.subscribe', errors)),
+    ?assertEqual([], rust_hook_test_util:await_reports(<<"client.subscribe">>, 0)),
+    %% 3,000 User-Property pairs: the hook sees the first 1024.
+    Pairs = [{<<"k">>, integer_to_binary(I)} || I <- lists:seq(1, 3000)],
+    Props = #{'User-Property' => Pairs},
+    _ = emqx_hooks:run_fold('client.connect', [conninfo(<<"b">>)], Props),
+    [C] = rust_hook_test_util:await_reports(<<"client.connect">>, 1),
+    #{<<"User-Property">> := {<<"Pairs">>, Seen}} = rust_hook_test_util:get(<<"props">>, C),
+    ?assertEqual(1024, length(Seen)),
+    ?assertEqual({<<"k">>, <<"1024">>}, lists:last(Seen)),
+    %% 100,000 pairs are past the copy bound of a pool call: it fails at once, counted.
+    E2 = stat('client.connect', errors),
+    Huge = #{'User-Property' => [{<<"k">>, <<"v">>} || _ <- lists:seq(1, 100000)]},
+    ?assertEqual(Huge, emqx_hooks:run_fold('client.connect', [conninfo(<<"b">>)], Huge)),
+    ?assertEqual(E2 + 1, stat('client.connect', errors)),
+    %% A session with 5,000 subscriptions: the hook sees 1024 of them. (The sessinfo
+    %% holds ~20,000 terms, past the copy bound: the queued call fails, counted.)
+    Subs = maps:from_list([{<<"s/", (integer_to_binary(I))/binary>>, #{qos => 0}}
+                           || I <- lists:seq(1, 5000)]),
+    E1 = stat('session.created', errors),
+    ok = emqx_hooks:run('session.created', [CI, #{subscriptions => Subs}]),
+    ?assertEqual(E1 + 1, stat('session.created', errors)),
+    Subs2 = maps:from_list([{<<"s/", (integer_to_binary(I))/binary>>, #{qos => 0}}
+                            || I <- lists:seq(1, 2000)]),
+    ok = emqx_hooks:run('session.created', [CI, #{subscriptions => Subs2}]),
+    [Sc] = rust_hook_test_util:await_reports(<<"session.created">>, 1),
+    ?assertEqual(1024, length(rust_hook_test_util:get([<<"sessinfo">>, <<"subscriptions">>], Sc))).

@@ -23,7 +23,7 @@ pub const IOLIST_MAX_DEPTH: usize = 64;
 /// The arguments of a pool or queued call are copied for the worker only when they
 /// hold at most this many terms (elements of tuples, lists and maps, counted); a larger
 /// call fails at once (`failed_action` applies).
-pub const COPY_MAX_TERMS: usize = 100_000;
+pub const COPY_MAX_TERMS: usize = 20_000;
 /// A topic-filter list (`client.subscribe`, `client.unsubscribe`) is decoded only up to
 /// this many filters; a longer list fails the call (`failed_action` applies).
 pub const MAX_FILTERS: usize = 1024;
@@ -113,6 +113,18 @@ pub fn iolist_within_bounds(term: Term) -> bool {
     true
 }
 
+/// Whether `term` is a list of at most `max` elements (walks at most `max + 1` cells).
+pub fn list_within(term: Term, max: usize) -> bool {
+    let mut rest = term;
+    for _ in 0..=max {
+        match list_cell(rest) {
+            Some((_, tail)) => rest = tail,
+            None => return true,
+        }
+    }
+    false
+}
+
 /// Whether `term` holds at most `budget` terms (every element of a tuple, list or map
 /// counts one). Walks without recursion and stops as soon as the budget is spent, so its
 /// cost is bounded by `budget` whatever the term.
@@ -127,7 +139,7 @@ pub fn fits(term: Term, budget: usize) -> bool {
         match t.get_type() {
             TermType::Tuple => {
                 if let Some(tuple) = super::term::Tuple::of(t) {
-                    if tuple.len() > left {
+                    if stack.len() + tuple.len() > left {
                         return false;
                     }
                     stack.extend((0..tuple.len()).filter_map(|i| tuple.get(i)));
@@ -136,10 +148,10 @@ pub fn fits(term: Term, budget: usize) -> bool {
             TermType::List => {
                 let mut rest = t;
                 while let Some((head, tail)) = list_cell(rest) {
-                    if left == 0 {
+                    if left == 0 || stack.len() + 1 > left {
                         return false;
                     }
-                    left -= 1;
+                    left -= 1; // the cell
                     stack.push(head);
                     rest = tail;
                 }
@@ -150,10 +162,11 @@ pub fn fits(term: Term, budget: usize) -> bool {
             TermType::Map => {
                 if let Some(iter) = rustler::MapIterator::new(t) {
                     for (k, v) in iter {
-                        if left < 2 {
+                        // Keys and values count when popped; the stack never holds
+                        // more than what is left of the budget.
+                        if stack.len() + 2 > left {
                             return false;
                         }
-                        left -= 2;
                         stack.push(k);
                         stack.push(v);
                     }

@@ -202,6 +202,14 @@ fn reason_index(hook: HookPoint) -> Option<usize> {
     }
 }
 
+/// The position of the topic-filter list among a hook's arguments.
+fn filters_index(hook: HookPoint) -> Option<usize> {
+    match hook {
+        HookPoint::ClientSubscribe | HookPoint::ClientUnsubscribe => Some(2),
+        _ => None,
+    }
+}
+
 /// The position of the `#message{}` record among a hook's arguments.
 fn message_index(hook: HookPoint) -> Option<usize> {
     match hook {
@@ -316,6 +324,14 @@ impl Executor {
                     let (m, elided) = bounded_message(env, arg);
                     arg = m;
                     prepared.payload_elided = elided;
+                }
+                if filters_index(hook) == Some(i) && !bounds::list_within(arg, bounds::MAX_FILTERS)
+                {
+                    return Err(format!(
+                        "{hook}: more than {} topic filters (the SDK's bound on one call); \
+                         the call was not run",
+                        bounds::MAX_FILTERS
+                    ));
                 }
                 if !bounds::fits(arg, bounds::COPY_MAX_TERMS) {
                     bounds::past_bound("the arguments of a pool or queued call");
