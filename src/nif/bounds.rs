@@ -126,54 +126,103 @@ pub fn list_within(term: Term, max: usize) -> bool {
 }
 
 /// Whether `term` holds at most `budget` terms (every element of a tuple, list or map
-/// counts one). Walks without recursion and stops as soon as the budget is spent, so its
-/// cost is bounded by `budget` whatever the term.
+/// counts one, and so does every list cell). Walks without recursion, with the raw term
+/// API (this runs on the caller's scheduler for every pool and queued call), and stops as
+/// soon as the budget is spent, so its cost is bounded by `budget` whatever the term.
 pub fn fits(term: Term, budget: usize) -> bool {
+    use rustler::sys::{
+        enif_get_list_cell, enif_get_tuple, enif_map_iterator_create,
+        enif_map_iterator_destroy, enif_map_iterator_get_pair, enif_map_iterator_next,
+        enif_term_type, ErlNifMapIterator, ErlNifMapIteratorEntry, ErlNifTermType as T,
+    };
+    let env = term.get_env().as_c_arg();
     let mut left = budget;
-    let mut stack: Vec<Term> = vec![term];
-    while let Some(t) = stack.pop() {
-        if left == 0 {
-            return false;
-        }
-        left -= 1;
-        match t.get_type() {
-            TermType::Tuple => {
-                if let Some(tuple) = super::term::Tuple::of(t) {
-                    if stack.len() + tuple.len() > left {
-                        return false;
-                    }
-                    stack.extend((0..tuple.len()).filter_map(|i| tuple.get(i)));
-                }
+    // Terms still to look at; small calls never leave the inline part.
+    let mut inline = [term.as_c_arg(); 32];
+    let mut n_inline = 0usize;
+    let mut spill: Vec<ErlNifTerm> = Vec::new();
+    macro_rules! push {
+        ($t:expr) => {{
+            if n_inline + spill.len() >= left {
+                return false;
             }
-            TermType::List => {
-                let mut rest = t;
-                while let Some((head, tail)) = list_cell(rest) {
-                    if left == 0 || stack.len() + 1 > left {
-                        return false;
-                    }
-                    left -= 1; // the cell
-                    stack.push(head);
-                    rest = tail;
-                }
-                if rest.get_type() != TermType::List {
-                    stack.push(rest); // an improper tail
-                }
+            if n_inline < inline.len() {
+                inline[n_inline] = $t;
+                n_inline += 1;
+            } else {
+                spill.push($t);
             }
-            TermType::Map => {
-                if let Some(iter) = rustler::MapIterator::new(t) {
-                    for (k, v) in iter {
-                        // Keys and values count when popped; the stack never holds
-                        // more than what is left of the budget.
-                        if stack.len() + 2 > left {
+        }};
+    }
+    push!(term.as_c_arg());
+    // SAFETY: every term read below belongs to `env` (the elements of a live term).
+    unsafe {
+        loop {
+            let t = match spill.pop() {
+                Some(t) => t,
+                None if n_inline > 0 => {
+                    n_inline -= 1;
+                    inline[n_inline]
+                }
+                None => return true,
+            };
+            if left == 0 {
+                return false;
+            }
+            left -= 1;
+            match enif_term_type(env, t) {
+                T::ERL_NIF_TERM_TYPE_TUPLE => {
+                    let mut arity = 0;
+                    let mut elems: *const ErlNifTerm = std::ptr::null();
+                    if enif_get_tuple(env, t, &mut arity, &mut elems) != 0 {
+                        for i in 0..arity as usize {
+                            push!(*elems.add(i));
+                        }
+                    }
+                }
+                T::ERL_NIF_TERM_TYPE_LIST => {
+                    let (mut rest, mut head, mut tail) = (t, t, t);
+                    while enif_get_list_cell(env, rest, &mut head, &mut tail) != 0 {
+                        if left == 0 {
                             return false;
                         }
-                        stack.push(k);
-                        stack.push(v);
+                        left -= 1; // the cell
+                        push!(head);
+                        rest = tail;
+                    }
+                    if !matches!(enif_term_type(env, rest), T::ERL_NIF_TERM_TYPE_LIST) {
+                        push!(rest); // an improper tail
                     }
                 }
+                T::ERL_NIF_TERM_TYPE_MAP => {
+                    let mut iter = std::mem::MaybeUninit::<ErlNifMapIterator>::uninit();
+                    if enif_map_iterator_create(
+                        env,
+                        t,
+                        iter.as_mut_ptr(),
+                        ErlNifMapIteratorEntry::ERL_NIF_MAP_ITERATOR_HEAD,
+                    ) != 0
+                    {
+                        let iter = iter.assume_init_mut();
+                        let (mut k, mut v) = (t, t);
+                        let mut within = true;
+                        while enif_map_iterator_get_pair(env, iter, &mut k, &mut v) != 0 {
+                            if n_inline + spill.len() + 2 > left {
+                                within = false;
+                                break;
+                            }
+                            push!(k);
+                            push!(v);
+                            enif_map_iterator_next(env, iter);
+                        }
+                        enif_map_iterator_destroy(env, iter);
+                        if !within {
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
-    true
 }
