@@ -10,6 +10,9 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
+%% A logger handler (log/2) that stands for a slow log destination in the flood test.
+-export([log/2]).
+
 -define(PROBE, rust_hook_safety).
 
 ci(ClientId) ->
@@ -277,3 +280,117 @@ bounded_lists() ->
     ok = emqx_hooks:run('session.created', [CI, #{subscriptions => Subs2}]),
     [Sc] = rust_hook_test_util:await_reports(<<"session.created">>, 1),
     ?assertEqual(1024, length(rust_hook_test_util:get([<<"sessinfo">>, <<"subscriptions">>], Sc))).
+
+%%--------------------------------------------------------------------------------------
+%% 5. A log flood from a hook
+
+-define(FLOOD, 1000000).
+
+log_flood_test_() ->
+    with_safety([], [{timeout, 300, {"1,000,000 log lines in a burst: memory and the logger's mailbox stay bounded, drops are counted",
+                                     fun log_flood/0}},
+                     {"a log line is cut at 4096 bytes, counted", fun long_line/0}]).
+
+long_line() ->
+    #{cut := C0} = emqx_rust_hook_nif:log_stats(),
+    #{level := PrimaryLevel} = logger:get_primary_config(),
+    ok = logger:set_primary_config(level, info),
+    {_, Logs} = try
+                    rust_hook_test_util:capture_logs(
+                      fun() ->
+                              ok = emqx_hooks:run('session.created', [ci(<<"long">>), #{created_at => 1000000}]),
+                              await(fun(M) -> element(1, M) =:= <<"logged">> end),
+                              wait_drained(erlang:monotonic_time(millisecond) + 10000)
+                      end)
+                after
+                    logger:set_primary_config(level, PrimaryLevel)
+                end,
+    Long = [T || #{text := T} <- Logs, binary:match(T, <<"long ">>) =/= nomatch],
+    ?assertEqual(2, length(Long)),
+    [begin
+         ?assert(byte_size(T) < 4096 + 100),
+         ?assertNotEqual(nomatch, binary:match(T, <<"... [cut ">>))
+     end || T <- Long],
+    #{cut := C1} = emqx_rust_hook_nif:log_stats(),
+    ?assertEqual(C0 + 2, C1).
+
+%% @doc A slow log destination: 20 us per line, counted.
+log(#{msg := {Fmt, Args}}, #{config := #{counter := C}}) ->
+    case lists:flatten(io_lib:format(Fmt, Args)) of
+        "safety_hooks: flood line " ++ _ -> counters:add(C, 1, 1);
+        _ -> ok
+    end,
+    Until = erlang:monotonic_time(microsecond) + 20,
+    spin(Until);
+log(_Event, _Config) ->
+    ok.
+
+spin(Until) ->
+    case erlang:monotonic_time(microsecond) < Until of
+        true -> spin(Until);
+        false -> ok
+    end.
+
+%% Samples the logger's mailbox and the VM's memory until told to stop.
+sampler(Parent, MaxQ, MaxMem) ->
+    receive
+        stop -> Parent ! {sampled, MaxQ, MaxMem}
+    after 5 ->
+        Q = case process_info(whereis(emqx_rust_hook_logger), message_queue_len) of
+                {message_queue_len, N} -> N;
+                undefined -> 0
+            end,
+        sampler(Parent, max(MaxQ, Q), max(MaxMem, erlang:memory(total)))
+    end.
+
+log_flood() ->
+    Counter = counters:new(1, []),
+    {ok, #{level := DefaultLevel}} = logger:get_handler_config(default),
+    #{level := PrimaryLevel} = logger:get_primary_config(),
+    ok = logger:set_handler_config(default, level, error),
+    ok = logger:set_primary_config(level, info),
+    ok = logger:add_handler(rust_hook_slow_sink, ?MODULE,
+                            #{level => info, config => #{counter => Counter}}),
+    try
+        #{dropped := D0} = emqx_rust_hook_nif:log_stats(),
+        erlang:garbage_collect(),
+        Mem0 = erlang:memory(total),
+        Self = self(),
+        Sampler = spawn(fun() -> sampler(Self, 0, Mem0) end),
+        ok = emqx_hooks:run('session.created', [ci(<<"flood">>), #{created_at => ?FLOOD}]),
+        ?assertEqual({<<"flooded">>, true},
+                     await(fun(M) -> element(1, M) =:= <<"flooded">> end, erlang:monotonic_time(millisecond) + 120000)),
+        %% Everything not dropped reaches the logger, then the window is empty.
+        wait_drained(erlang:monotonic_time(millisecond) + 60000),
+        Sampler ! stop,
+        {MaxQ, MaxMem} = receive {sampled, Q, M} -> {Q, M} after 5000 -> error(no_sampler) end,
+        #{dropped := D1} = emqx_rust_hook_nif:log_stats(),
+        Dropped = D1 - D0,
+        Written = counters:get(Counter, 1),
+        ?debugFmt("log flood: ~p lines written, ~p dropped, logger mailbox max ~p messages, "
+                  "VM memory max +~p KiB", [Written, Dropped, MaxQ, (MaxMem - Mem0) div 1024]),
+        %% Every line is either written or counted as dropped.
+        ?assertEqual(?FLOOD, Written + Dropped),
+        ?assert(Dropped > 0),
+        %% At most 1,000 lines (in batches of 100) wait in the logger's mailbox.
+        ?assert(MaxQ =< 20),
+        ?assert(MaxMem - Mem0 < 64 * 1024 * 1024),
+        %% The drops are visible in the stats command.
+        Stats = lists:flatten(emqx_ctl:run_command(["rust_hook", "stats"])),
+        ?assertNotEqual(nomatch, string:find(Stats, "dropped=" ++ integer_to_list(D1)))
+    after
+        logger:remove_handler(rust_hook_slow_sink),
+        logger:set_primary_config(level, PrimaryLevel),
+        logger:set_handler_config(default, level, DefaultLevel)
+    end.
+
+wait_drained(Deadline) ->
+    {message_queue_len, Q} = process_info(whereis(emqx_rust_hook_logger), message_queue_len),
+    case {emqx_rust_hook_nif:log_stats(), Q} of
+        {#{in_flight := 0}, 0} -> ok;
+        _ ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> error({log_not_drained, emqx_rust_hook_nif:log_stats(), Q});
+                false -> timer:sleep(20), wait_drained(Deadline)
+            end
+    end.

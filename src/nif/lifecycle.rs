@@ -221,3 +221,22 @@ fn stats(env: Env) -> Term {
     }
     map
 }
+
+/// `log_handled(N) -> ok`: the plugin's logger process wrote `N` lines of the library's
+/// log (they left its mailbox), so the log thread may send that many more.
+#[rustler::nif]
+fn log_handled(n: usize) -> Atom {
+    crate::log::handled(n);
+    atoms::ok()
+}
+
+/// `log_stats() -> #{dropped, cut, in_flight}`: the log's counters (see `crate::log`).
+#[rustler::nif]
+fn log_stats(env: Env) -> Term {
+    let s = crate::log::stats();
+    rustler::term_map!(env, {
+        atoms::dropped() => s.dropped,
+        atoms::cut() => s.cut,
+        atoms::in_flight() => s.in_flight,
+    })
+}

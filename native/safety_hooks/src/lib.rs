@@ -9,6 +9,7 @@
 //! - `client_connected` (queue) takes `_clientinfo` and `_conninfo` but reads both: it
 //!   sends `{queue, ClientId, ProtoVer}`;
 //! - `session_created` (queue): client id `flood` logs `created_at` lines at info;
+//!   client id `long` logs a line of `created_at` bytes and a `Debug` field as long;
 //! - `client_disconnected`, `session_terminated`, `message_dropped` and
 //!   `message_publish` run inline and send `{Hook, ReasonText}` (`{Hook, PayloadSize}`
 //!   for `message_publish`), so tests can feed them deep terms on a scheduler.
@@ -77,6 +78,11 @@ impl Hooks for SafetyHooks {
                 tracing::info!("flood line {i}");
             }
             let _ = erl::send(PROBE, &("flooded", true));
+        } else if clientinfo.clientid() == "long" {
+            let n = sessinfo.created_at.unwrap_or(0) as usize;
+            tracing::info!("long line {}", "x".repeat(n));
+            tracing::info!(values = ?vec![7u8; n], "long debug");
+            let _ = erl::send(PROBE, &("logged", true));
         }
     }
 
