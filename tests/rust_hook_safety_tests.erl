@@ -394,3 +394,31 @@ wait_drained(Deadline) ->
                 false -> timer:sleep(20), wait_drained(Deadline)
             end
     end.
+
+%%--------------------------------------------------------------------------------------
+%% 6. The example library logs a short, escaped preview of a payload
+
+example_test_() ->
+    rust_hook_test_util:with_plugin(
+      "example_hook", [], [{"the example logs the topic, the size and a 64-byte escaped preview",
+                            fun example_preview/0}]).
+
+example_preview() ->
+    #{level := PrimaryLevel} = logger:get_primary_config(),
+    ok = logger:set_primary_config(level, info),
+    Payload = <<"line\n", 0, 255, "\e[31m", (binary:copy(<<"y">>, 1000000))/binary>>,
+    Msg = {message, <<9:128>>, 0, <<"c">>, #{}, #{}, <<"ex/t">>, Payload, 1},
+    {_, Logs} = try
+                    rust_hook_test_util:capture_logs(
+                      fun() -> emqx_hooks:run_fold('message.publish', [], Msg) end)
+                after
+                    logger:set_primary_config(level, PrimaryLevel)
+                end,
+    [Line] = [T || #{text := T} <- Logs, binary:match(T, <<"publish: topic=ex/t">>) =/= nomatch],
+    ?assert(byte_size(Line) < 400),
+    Size = integer_to_binary(byte_size(Payload)),
+    ?assertNotEqual(nomatch, binary:match(Line, <<"(", Size/binary, " bytes)">>)),
+    ?assertNotEqual(nomatch, binary:match(Line, <<"\"line\\n\\x00\\xff\\x1b[31myyy">>)),
+    ?assertNotEqual(nomatch, binary:match(Line, <<"y\"...">>)),
+    %% Nothing unprintable reaches the log.
+    ?assertEqual([], [C || <<C>> <= Line, C < 32 orelse C > 126]).
