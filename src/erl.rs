@@ -78,14 +78,7 @@ pub fn send<T: serde::Serialize>(name: &str, value: &T) -> Result<(), SendError>
             rustler::serde::to_term(env, value).map_err(|e| SendError::Encode(format!("{e:?}")))?;
         // SAFETY: a VM thread sends with its calling process's environment; the message
         // (NULL message env) is copied from that environment.
-        let sent = unsafe {
-            enif_send(
-                raw,
-                pid.as_c_arg(),
-                std::ptr::null_mut(),
-                term.as_c_arg(),
-            )
-        };
+        let sent = unsafe { enif_send(raw, pid.as_c_arg(), std::ptr::null_mut(), term.as_c_arg()) };
         return if sent != 0 {
             Ok(())
         } else {
@@ -121,7 +114,8 @@ pub fn send<T: serde::Serialize>(name: &str, value: &T) -> Result<(), SendError>
 /// thread and NULL elsewhere, as `enif_whereis_pid` requires.
 fn whereis(env: Env, caller: *mut ErlNifEnv, name: &str) -> Result<LocalPid, SendError> {
     let not_registered = || SendError::NotRegistered(name.to_string());
-    let atom = Atom::existing_from_utf8_bytes(env, name.as_bytes()).map_err(|_| not_registered())?;
+    let atom =
+        Atom::existing_from_utf8_bytes(env, name.as_bytes()).map_err(|_| not_registered())?;
     let mut pid = std::mem::MaybeUninit::<ErlNifPid>::uninit();
     // SAFETY: `caller` follows the rule above; `pid` is written on success.
     let found = unsafe { enif_whereis_pid(caller, atom.as_c_arg(), pid.as_mut_ptr()) };

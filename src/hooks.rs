@@ -58,6 +58,8 @@ pub trait Hooks: Send + Sync + 'static {
     }
 
     /// `client.subscribe`: a SUBSCRIBE arrived; the returned list is what gets subscribed.
+    /// A list of more than 1,024 filters is not decoded: the call fails and the hook's
+    /// `failed_action` applies.
     fn client_subscribe(
         &self,
         clientinfo: &ClientInfo,
@@ -67,7 +69,8 @@ pub trait Hooks: Send + Sync + 'static {
         FilterDecision::Keep
     }
 
-    /// `client.unsubscribe`: an UNSUBSCRIBE arrived; the returned list is what gets unsubscribed.
+    /// `client.unsubscribe`: an UNSUBSCRIBE arrived; the returned list is what gets
+    /// unsubscribed. More than 1,024 filters fail the call, as for `client_subscribe`.
     fn client_unsubscribe(
         &self,
         clientinfo: &ClientInfo,

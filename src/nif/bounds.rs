@@ -42,7 +42,9 @@ static TRUNCATED: AtomicU64 = AtomicU64::new(0);
 pub fn past_bound(what: &str) {
     let n = TRUNCATED.fetch_add(1, Ordering::Relaxed) + 1;
     if n == 1 || n % 10_000 == 0 {
-        tracing::warn!("{what} is past the SDK's bound; using the fallback ({n} such terms so far)");
+        tracing::warn!(
+            "{what} is past the SDK's bound; using the fallback ({n} such terms so far)"
+        );
     }
 }
 
@@ -131,9 +133,9 @@ pub fn list_within(term: Term, max: usize) -> bool {
 /// soon as the budget is spent, so its cost is bounded by `budget` whatever the term.
 pub fn fits(term: Term, budget: usize) -> bool {
     use rustler::sys::{
-        enif_get_list_cell, enif_get_tuple, enif_map_iterator_create,
-        enif_map_iterator_destroy, enif_map_iterator_get_pair, enif_map_iterator_next,
-        enif_term_type, ErlNifMapIterator, ErlNifMapIteratorEntry, ErlNifTermType as T,
+        enif_get_list_cell, enif_get_tuple, enif_map_iterator_create, enif_map_iterator_destroy,
+        enif_map_iterator_get_pair, enif_map_iterator_next, enif_term_type, ErlNifMapIterator,
+        ErlNifMapIteratorEntry, ErlNifTermType as T,
     };
     let env = term.get_env().as_c_arg();
     let mut left = budget;

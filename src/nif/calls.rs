@@ -33,7 +33,9 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
     };
     inst.core.stats(hook).calls.bump();
     if atoms::inline() == tag {
-        crate::erl::with_process_env(env, || run_call(env, &inst.core, hook, args, Default::default()))
+        crate::erl::with_process_env(env, || {
+            run_call(env, &inst.core, hook, args, Default::default())
+        })
     } else if atoms::queue() == tag {
         inst.exec.enqueue(env, &inst.core, hook, args)
     } else {

@@ -352,7 +352,12 @@ impl ReasonWalk {
                             out.push_str("...");
                             break;
                         }
-                        let _ = write!(out, "{} => {}", self.reason(k, depth + 1), self.reason(v, depth + 1));
+                        let _ = write!(
+                            out,
+                            "{} => {}",
+                            self.reason(k, depth + 1),
+                            self.reason(v, depth + 1)
+                        );
                     }
                 }
                 out.push('}');

@@ -76,6 +76,10 @@ const PREVIEW_BYTES: usize = 64;
 /// client data, and a log line must stay short and printable.
 fn preview(payload: &[u8]) -> String {
     let shown = &payload[..payload.len().min(PREVIEW_BYTES)];
-    let more = if payload.len() > PREVIEW_BYTES { "..." } else { "" };
+    let more = if payload.len() > PREVIEW_BYTES {
+        "..."
+    } else {
+        ""
+    };
     format!("\"{}\"{more}", shown.escape_ascii())
 }
