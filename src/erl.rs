@@ -39,20 +39,11 @@ pub enum SendError {
     NoCallerEnv,
 }
 
-/// Restores the previous environment when dropped, also when a panic unwinds.
-struct ProcessEnvGuard(*mut ErlNifEnv);
-
-impl Drop for ProcessEnvGuard {
-    fn drop(&mut self) {
-        PROCESS_ENV.with(|c| c.set(self.0));
-    }
-}
-
 /// Runs `f` with `env` recorded as the calling process's environment, so that [`send`]
-/// works on the VM thread that runs the NIF (inline hooks, `init`, `terminate`).
+/// works on the VM thread that runs the NIF (inline hooks, `init`, `terminate`). The
+/// previous value is restored afterwards, also when a panic unwinds through `f`.
 pub(crate) fn with_process_env<T>(env: Env, f: impl FnOnce() -> T) -> T {
-    let _guard = ProcessEnvGuard(PROCESS_ENV.with(|c| c.replace(env.as_c_arg())));
-    f()
+    crate::scoped::set_during(&PROCESS_ENV, env.as_c_arg(), f)
 }
 
 /// True when the calling thread is one of the VM's (normal or dirty) schedulers.

@@ -45,6 +45,7 @@ mod nif;
 mod panic;
 #[cfg(feature = "tokio")]
 pub mod rt;
+mod scoped;
 pub mod spec;
 pub mod topic;
 pub mod types;

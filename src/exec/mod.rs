@@ -22,12 +22,10 @@ thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// Runs `f` with `deadline` as the current call's deadline (see [`deadline`]).
+/// Runs `f` with `deadline` as the current call's deadline (see [`deadline`]), restored
+/// afterwards even if `f` panics.
 pub(crate) fn with_deadline<T>(deadline: Instant, f: impl FnOnce() -> T) -> T {
-    let prev = DEADLINE.with(|d| d.replace(Some(deadline)));
-    let out = f();
-    DEADLINE.with(|d| d.set(prev));
-    out
+    crate::scoped::set_during(&DEADLINE, Some(deadline), f)
 }
 
 /// When the hook running on this thread should be done: the caller of a pool-mode hook
