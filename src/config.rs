@@ -1,6 +1,6 @@
 //! The driver configuration handed to [`Hooks::init`](crate::Hooks::init).
 
-use crate::exec::Overflow;
+pub use crate::workers::Overflow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -34,7 +34,6 @@ pub mod decision;
 // binary, which runs without a BEAM; the integration tests in tests/ run them for real.
 #[cfg(not(test))]
 pub mod erl;
-pub mod exec;
 pub mod hookpoint;
 #[cfg(not(test))]
 pub mod hooks;
@@ -48,14 +47,15 @@ pub mod rt;
 pub mod spec;
 pub mod topic;
 pub mod types;
+mod workers;
 
 pub use config::{Config, FailedAction, InitError};
 pub use emqx_rust_hook_macros::export;
-pub use exec::deadline;
 pub use hookpoint::{HookKind, HookPoint};
 #[cfg(not(test))]
 pub use hooks::Hooks;
 pub use spec::{HookSpec, Mode};
+pub use workers::deadline;
 
 /// Everything a hook library usually needs, in one `use`.
 pub mod prelude {

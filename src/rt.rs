@@ -2,7 +2,7 @@
 //!
 //! Hooks are plain methods; a hook that wants to `.await` an async client (a database
 //! driver, an HTTP client) runs the future with [`block_on`] from a pool-mode or queued
-//! hook. The future runs until the call's [`deadline`](crate::exec::deadline()) (the
+//! hook. The future runs until the call's [`deadline`](crate::deadline()) (the
 //! moment the client stops waiting, `call_timeout`), and is dropped then, so the worker
 //! is free again and the failure policy applies; a panic inside it is contained like any
 //! other. Inline hooks cannot block, so `block_on` refuses to run there.
@@ -18,7 +18,7 @@
 //! }
 //! ```
 
-use crate::exec::deadline;
+use crate::workers::deadline;
 use std::future::Future;
 use std::sync::OnceLock;
 use tokio::runtime::Runtime;
@@ -67,7 +67,7 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, BlockOnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::with_deadline;
+    use crate::workers::with_deadline;
     use std::time::{Duration, Instant};
 
     #[test]

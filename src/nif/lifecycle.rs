@@ -4,13 +4,13 @@
 
 use super::atoms;
 use super::entry::{library, slot};
-use super::exec::Executor;
 use super::instance::{Core, Instance};
+use super::offload::Executor;
 use crate::config::{Config, FailedAction};
-use crate::exec::Overflow;
 use crate::hookpoint::HookKind;
 use crate::spec::{HookSpec, Mode};
 use crate::topic::validate_filter;
+use crate::workers::Overflow;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, Term};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -174,12 +174,13 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
         Err(panic) => return fail(format!("{} init panicked: {panic}", lib.type_name)),
     };
     let core = Arc::new(Core::new(built, resolve_modes(lib.specs)));
-    let exec = match Executor::start(&core, &config) {
-        Ok(exec) => exec,
+    let offload = match Executor::start(&core, &config) {
+        Ok(offload) => offload,
         Err(e) => return fail(format!("cannot start worker threads: {e}")),
     };
     let specs: Vec<Term> = core.specs.iter().map(|s| spec_term(env, s)).collect();
-    slot.instance.store(Some(Arc::new(Instance { core, exec })));
+    slot.instance
+        .store(Some(Arc::new(Instance { core, offload })));
     (atoms::ok(), specs).encode(env)
 }
 
