@@ -8,11 +8,11 @@
 //! other. Inline hooks cannot block, so `block_on` refuses to run there.
 //!
 //! ```text
-//! fn client_authenticate(&self, c: &ClientInfo, _: &AuthResult) -> AuthDecision {
+//! fn client_authenticate(&self, c: &ClientInfo, _: AuthResult) -> AuthDecision {
 //!     let user = c.username().map(|u| u.to_string());
 //!     match emqx_rust_hook::rt::block_on(self.db.check_login(user)) {
 //!         Ok(true) => AuthDecision::Allow,
-//!         Ok(false) => AuthDecision::Deny(DenyReason::BadUsernameOrPassword),
+//!         Ok(false) => AuthDecision::Deny(AuthDenyReason::BadUsernameOrPassword),
 //!         Err(_) => AuthDecision::Abstain, // deadline passed
 //!     }
 //! }

@@ -6,7 +6,7 @@ use super::decode::{self as d, DecodeError};
 use super::encode::{self as e, EncodeError};
 use super::instance::{Core, HookStats};
 use crate::hookpoint::HookPoint;
-use crate::types::{ClientInfo, ConnInfo, Message};
+use crate::types::{ClientInfo, ConnInfo, ConnackReason, Message};
 use rustler::{Encoder, Env, Term};
 
 /// Why a call produced no decision.
@@ -42,7 +42,7 @@ pub fn dispatch<'a>(
         }
         (ClientConnack, [conninfo, rc, props]) => {
             let ci = ConnInfo::new(*conninfo)?;
-            let rc = d::atom_text(*rc, "client.connack rc")?;
+            let rc = ConnackReason::from_atom(d::atom_text(*rc, "client.connack rc")?);
             let p = d::properties(*props, "client.connack props")?;
             let decision = user(|| h.client_connack(&ci, rc, &p))?;
             e::connack(env, &decision, *props)?
@@ -61,7 +61,7 @@ pub fn dispatch<'a>(
         (ClientAuthenticate, [clientinfo, acc]) => {
             let cl = ClientInfo::new(*clientinfo)?;
             let result = d::auth_result(*acc)?;
-            let decision = user(|| h.client_authenticate(&cl, &result))?;
+            let decision = user(|| h.client_authenticate(&cl, result))?;
             e::auth(env, decision, *acc)?
         }
         (ClientCheckAcl, [clientinfo, pubsub, topic, acc]) => {

@@ -60,13 +60,15 @@ impl Executor {
         for spec in &core.specs {
             match spec.mode {
                 Some(Mode::Pool) => {
-                    let (c, timeout) = (core.clone(), config.call_timeout);
+                    let (c, timeout) = (core.clone(), config.call_timeout());
                     let name = format!("rh_{}", spec.hook.method());
-                    let queue =
-                        BoundedQueue::new(config.pool_size * QUEUED_PER_WORKER, Default::default());
+                    let queue = BoundedQueue::new(
+                        config.pool_size() * QUEUED_PER_WORKER,
+                        Default::default(),
+                    );
                     pools[spec.hook.index()] = Some(Workers::spawn(
                         &name,
-                        config.pool_size,
+                        config.pool_size(),
                         queue,
                         Arc::new(move |j, finishing: &mut dyn FnMut()| {
                             run_job(&c, timeout, j, finishing)
@@ -78,12 +80,12 @@ impl Executor {
             }
         }
         let notify = if queued {
-            let (c, timeout) = (core.clone(), config.call_timeout);
+            let (c, timeout) = (core.clone(), config.call_timeout());
             Some(Sharded::spawn(
                 "rh_notify",
-                config.pool_size,
-                config.queue_size,
-                config.overflow,
+                config.pool_size(),
+                config.notify_queue_size(),
+                config.overflow(),
                 Arc::new(move |j, finishing: &mut dyn FnMut()| run_job(&c, timeout, j, finishing)),
             )?)
         } else {
@@ -97,7 +99,7 @@ impl Executor {
             unused,
             pools,
             notify,
-            call_timeout: config.call_timeout,
+            call_timeout: config.call_timeout(),
         })
     }
 

@@ -12,7 +12,7 @@ impl Hooks for Example {
     fn init(config: &Config) -> Result<Self, InitError> {
         info!(
             "example hook library started (EMQX {})",
-            config.emqx_version
+            config.emqx_version()
         );
         Ok(Example)
     }
@@ -23,7 +23,7 @@ impl Hooks for Example {
             conninfo.clientid(),
             conninfo.peername()
         );
-        ConnectDecision::Continue
+        ConnectDecision::Abstain
     }
 
     fn client_connected(&self, client: &ClientInfo, _conninfo: &ConnInfo) {
@@ -34,9 +34,9 @@ impl Hooks for Example {
         );
     }
 
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         if client.clientid().is_empty() {
-            AuthDecision::Deny(DenyReason::NotAuthorized)
+            AuthDecision::Deny(AuthDenyReason::NotAuthorized)
         } else {
             AuthDecision::Allow
         }
@@ -61,6 +61,6 @@ impl Hooks for Example {
             message.topic(),
             message.payload()
         );
-        PublishDecision::Continue
+        PublishDecision::Abstain
     }
 }
