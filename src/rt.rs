@@ -7,7 +7,14 @@
 //! is free again and the failure policy applies; a panic inside it is contained like any
 //! other. Inline hooks cannot block, so `block_on` refuses to run there.
 //!
-//! ```text
+//! ```no_run
+//! # use emqx_rust_hook::prelude::*;
+//! # struct Db;
+//! # impl Db { async fn check_login(&self, _: Option<String>) -> bool { true } }
+//! # struct MyHooks { db: Db }
+//! # #[emqx_rust_hook::export]
+//! # impl Hooks for MyHooks {
+//! # fn init(_: &Config) -> Result<Self, InitError> { Ok(MyHooks { db: Db }) }
 //! fn client_authenticate(&self, c: &ClientInfo, _: AuthResult) -> AuthDecision {
 //!     let user = c.username().map(|u| u.to_string());
 //!     match emqx_rust_hook::rt::block_on(self.db.check_login(user)) {
@@ -16,6 +23,7 @@
 //!         Err(_) => AuthDecision::Abstain, // deadline passed
 //!     }
 //! }
+//! # }
 //! ```
 
 use crate::workers::deadline;
