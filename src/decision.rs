@@ -243,3 +243,38 @@ pub enum ConnackDecision {
     /// Set these CONNACK properties (others are kept).
     Change(Vec<NewProperty>),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_decision_abstains_by_default() {
+        assert_eq!(AuthDecision::default(), AuthDecision::Abstain);
+        assert_eq!(AclDecision::default(), AclDecision::Abstain);
+        assert_eq!(ConnectDecision::default(), ConnectDecision::Abstain);
+        assert_eq!(ConnackDecision::default(), ConnackDecision::Abstain);
+        assert_eq!(FilterDecision::default(), FilterDecision::Abstain);
+        assert_eq!(PublishDecision::default(), PublishDecision::Abstain);
+        assert_eq!(DeliverDecision::default(), DeliverDecision::Abstain);
+    }
+
+    #[test]
+    fn auth_deny_reasons_are_known_connack_reasons() {
+        use AuthDenyReason::*;
+        for r in [
+            NotAuthorized,
+            BadUsernameOrPassword,
+            ClientIdentifierNotValid,
+            ServerUnavailable,
+            ServerBusy,
+            Banned,
+            BadAuthenticationMethod,
+        ] {
+            let c = ConnackReason::from(r);
+            assert!(!matches!(c, ConnackReason::Other(_)), "{r:?}");
+            assert_eq!(c.as_atom(), r.as_atom());
+        }
+        assert_eq!(ConnectDenyReason::NotAuthorized.code(), 0x87);
+    }
+}

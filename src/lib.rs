@@ -76,8 +76,10 @@ pub use workers::deadline;
 pub mod prelude {
     pub use crate::config::{Config, FailedAction, InitError};
     pub use crate::decision::*;
+    pub use crate::hookpoint::HookPoint;
     #[cfg(not(test))]
     pub use crate::hooks::Hooks;
+    pub use crate::spec::Mode;
     pub use crate::types::*;
 }
 

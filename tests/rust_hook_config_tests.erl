@@ -179,3 +179,29 @@ unimplemented_refused() ->
     ?assertNotEqual(nomatch, binary:match(Log, <<"mode.message_publish = queue">>)),
     ?assertNotEqual(nomatch, binary:match(Log, <<"does not implement message.publish">>)),
     ?assertEqual([], our_hooks()).
+
+%% The defaults the shipped conf and the README document are the .hrl's too: each
+%% documented value, mapped through the schema, gives the .hrl's value.
+documented_defaults_test() ->
+    Keys = ["call_timeout", "hook_priority", "pool_size", "failed_action",
+            "notify_queue_size", "overflow"],
+    {ok, Conf} = file:read_file(emqx_double:repo_path("erlang/etc/emqx_rust_hook.conf")),
+    {ok, Readme} = file:read_file(filename:join(filename:dirname(emqx_double:repo_path("Makefile")),
+                                                "README.md")),
+    FromConf = [{K, V} || K <- Keys,
+                          {match, [V]} <- [re:run(Conf, "\n##exhook\\.drivers\\.rust\\." ++ K
+                                                  ++ " = (\\S+)\n",
+                                                  [{capture, all_but_first, list}])]],
+    FromReadme = [{K, V} || K <- Keys,
+                            {match, [V]} <- [re:run(Readme, "\n\\| `exhook\\.drivers\\.rust\\."
+                                                    ++ K ++ "` \\| `([^`]+)` \\|",
+                                                    [{capture, all_but_first, list}])]],
+    ?assertEqual(Keys, [K || {K, _} <- FromConf]),
+    ?assertEqual(Keys, [K || {K, _} <- FromReadme]),
+    Defaults = rust("exhook.drivers.rust.path = p\n"),
+    [begin
+         Mapped = rust("exhook.drivers.rust.path = p\n"
+                       ++ lists:append(["exhook.drivers.rust." ++ K ++ " = " ++ V ++ "\n"
+                                        || {K, V} <- Documented])),
+         ?assertEqual({Where, Defaults}, {Where, Mapped})
+     end || {Where, Documented} <- [{conf, FromConf}, {readme, FromReadme}]].
