@@ -40,6 +40,30 @@ pub fn is_secret_key(key: &str) -> bool {
 
 /// The plugin's `exhook.drivers.rust.*` settings. Built by the SDK from what the plugin
 /// sends; read it through the accessors, each named after its conf key.
+///
+/// ```no_run
+/// use emqx_rust_hook::prelude::*;
+/// use std::time::Duration;
+///
+/// struct Limits { max_per_client: u32, greeting: String, db_password: String }
+///
+/// #[emqx_rust_hook::export]
+/// impl Hooks for Limits {
+///     fn init(config: &Config) -> Result<Self, InitError> {
+///         // `init.max_per_client = 10`; a clear error when missing or not a number.
+///         let max_per_client = config.parse("max_per_client")?;
+///         if config.call_timeout() < Duration::from_millis(100) {
+///             return Err(InitError::new("call_timeout must be at least 100ms"));
+///         }
+///         Ok(Limits {
+///             max_per_client,
+///             greeting: config.get("greeting").unwrap_or("hello").to_string(),
+///             // A secret (see `is_secret_key`): `{config:?}` shows it as <redacted>.
+///             db_password: config.get("db_password").unwrap_or_default().to_string(),
+///         })
+///     }
+/// }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     pub(crate) path: PathBuf,

@@ -15,7 +15,8 @@ use crate::types::*;
 #[allow(unused_variables)]
 pub trait Hooks: Send + Sync + 'static {
     /// Builds the library from the driver's configuration when the plugin starts.
-    /// An error stops the driver from starting and is logged with its message.
+    /// An error stops the driver from starting and is logged with its message; any
+    /// error converts into [`InitError`], so `?` works here.
     fn init(config: &Config) -> Result<Self, InitError>
     where
         Self: Sized;
