@@ -32,7 +32,7 @@ use atoms::*;
 
 /// Sends log lines to `pid` from now on, starting the bridge on first use. When another
 /// library of the process already installed a global `tracing` subscriber, that one stays.
-pub fn install(pid: LocalPid) {
+pub(crate) fn install(pid: LocalPid) {
     *TARGET.lock() = Some(pid);
     SENDER.get_or_init(|| {
         let (tx, rx) = sync_channel(QUEUE);

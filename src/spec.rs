@@ -31,7 +31,9 @@ impl Mode {
     }
 }
 
-/// One implemented hook and its options.
+/// One implemented hook and its options. Built by the code `#[export]` generates; not
+/// meant to be written by hand.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HookSpec {
     /// The hookpoint.
