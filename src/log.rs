@@ -56,7 +56,7 @@ use atoms::*;
 
 /// Sends log lines to `pid` from now on, starting the bridge on first use. When another
 /// library of the process already installed a global `tracing` subscriber, that one stays.
-pub fn install(pid: LocalPid) {
+pub(crate) fn install(pid: LocalPid) {
     *TARGET.lock() = Some(pid);
     IN_FLIGHT.store(0, Ordering::Release);
     SENDER.get_or_init(|| {
@@ -71,7 +71,7 @@ pub fn install(pid: LocalPid) {
 }
 
 /// The logger process wrote `n` lines: they are out of its mailbox.
-pub fn handled(n: usize) {
+pub(crate) fn handled(n: usize) {
     let _ = IN_FLIGHT.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
         Some(v.saturating_sub(n))
     });

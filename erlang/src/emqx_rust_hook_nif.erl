@@ -43,7 +43,12 @@ strip_so(Path) ->
         _ -> Path
     end.
 
-%% @doc Builds the library from the driver config; returns its hooks and their options.
+%% @doc Builds the library from the driver config; returns its hooks and their options
+%% (the mode of each resolved: `mode_overrides', then the library's, then the default).
+%% `Config' holds every value (the SDK has no defaults): `path', `call_timeout' (ms),
+%% `hook_priority', `pool_size', `failed_action', `notify_queue_size', `overflow',
+%% `emqx_version', `init_args' (binary => binary), optionally `mode_overrides'
+%% (hookpoint => inline | pool | queue) and `logger' (a pid).
 start(_Config) -> ?NOT_LOADED.
 %% @doc Runs the library's terminate and drops it.
 stop() -> ?NOT_LOADED.

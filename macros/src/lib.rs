@@ -45,7 +45,8 @@ struct HookOptions {
 /// `#[hook(topics = ["sensors/#"], sys, inline, failed_action = "deny")]`
 /// - `topics`: message hooks only run for matching topics (filtered before Rust is called);
 /// - `sys`: let `$SYS/...` messages reach a message hook (skipped by default);
-/// - `inline` / `pool` / `queue`: where the hook runs (see `emqx_rust_hook::Mode`);
+/// - `inline` / `pool` / `queue`: where the hook runs (see `emqx_rust_hook::Mode`; the
+///   operator's `exhook.drivers.rust.mode.<hook>` overrides it);
 /// - `failed_action = "ignore" | "deny"`: overrides the driver's failure policy.
 #[proc_macro_attribute]
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {

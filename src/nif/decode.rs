@@ -409,7 +409,8 @@ pub fn acl_result(term: Term) -> AclResult {
 pub fn auth_result(term: Term) -> R<AuthResult> {
     ensure_map(term, "auth result")?;
     Ok(AuthResult {
-        auth_result: field::atom(term, atoms::auth_result(), "auth_result"),
+        auth_result: field::atom(term, atoms::auth_result(), "auth_result")
+            .map(ConnackReason::from_atom),
         anonymous: field::boolean(term, atoms::anonymous(), "anonymous"),
         is_superuser: field::boolean(term, atoms::is_superuser(), "is_superuser"),
     })

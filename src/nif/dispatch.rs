@@ -7,7 +7,7 @@ use super::encode::{self as e, EncodeError};
 use super::instance::{Core, HookStats};
 use crate::decision::{DeliverDecision, PublishDecision};
 use crate::hookpoint::HookPoint;
-use crate::types::{ClientInfo, ConnInfo, Message, Reason};
+use crate::types::{ClientInfo, ConnInfo, ConnackReason, Message, Reason};
 use rustler::{Encoder, Env, Term};
 
 /// What the caller of a pool or queued call prepared besides the copied arguments (see
@@ -74,7 +74,7 @@ pub fn dispatch<'a>(
         }
         (ClientConnack, [conninfo, rc, props]) => {
             let ci = ConnInfo::new(*conninfo)?;
-            let rc = d::atom_text(*rc, "client.connack rc")?;
+            let rc = ConnackReason::from_atom(d::atom_text(*rc, "client.connack rc")?);
             let p = d::properties(*props, "client.connack props")?;
             let decision = user(|| h.client_connack(&ci, rc, &p))?;
             e::connack(env, &decision, *props)?
@@ -93,7 +93,7 @@ pub fn dispatch<'a>(
         (ClientAuthenticate, [clientinfo, acc]) => {
             let cl = ClientInfo::new(*clientinfo)?;
             let result = d::auth_result(*acc)?;
-            let decision = user(|| h.client_authenticate(&cl, &result))?;
+            let decision = user(|| h.client_authenticate(&cl, result))?;
             e::auth(env, decision, *acc)?
         }
         (ClientCheckAcl, [clientinfo, pubsub, topic, acc]) => {
@@ -150,9 +150,9 @@ pub fn dispatch<'a>(
             let m = Message::new(*msg)?;
             let decision = user(|| h.message_publish(&m))?;
             prepared.check_message_change(match &decision {
-                PublishDecision::Continue => false,
-                PublishDecision::Modify(c) => !c.is_empty(),
-                PublishDecision::Cancel => true,
+                PublishDecision::Abstain => false,
+                PublishDecision::Change(c) => !c.is_empty(),
+                PublishDecision::Deny => true,
             })?;
             e::publish(env, &decision, *msg)?
         }
@@ -160,8 +160,8 @@ pub fn dispatch<'a>(
             let (cl, m) = (ClientInfo::new(*clientinfo)?, Message::new(*msg)?);
             let decision = user(|| h.message_delivered(&cl, &m))?;
             prepared.check_message_change(match &decision {
-                DeliverDecision::Continue => false,
-                DeliverDecision::Modify(c) => !c.is_empty(),
+                DeliverDecision::Abstain => false,
+                DeliverDecision::Change(c) => !c.is_empty(),
             })?;
             e::delivered(env, &decision, *msg)?
         }

@@ -2,7 +2,7 @@
 //! checked and borrowed when the view is made, every other field is read when its
 //! accessor is called (an iolist payload is flattened only when `payload()` is called).
 
-use super::{Bytes, MessageId, Properties, QoS};
+use super::{Bytes, MessageId, Properties, Protocol, QoS};
 use crate::nif::atoms;
 use crate::nif::decode::DecodeError;
 use crate::nif::term::{self, field, Held, Tuple};
@@ -55,8 +55,9 @@ impl<'a> Headers<'a> {
     }
 
     /// `protocol` of the publishing client.
-    pub fn protocol(&self) -> Option<&'static str> {
+    pub fn protocol(&self) -> Option<Protocol> {
         field::atom(self.map(), atoms::protocol(), "message.headers.protocol")
+            .map(Protocol::from_atom)
     }
 
     /// `username` of the publishing client.

@@ -1,6 +1,7 @@
 //! Reasons (`client.disconnected`, `session.terminated`, `message.dropped`) and the
 //! small atoms of the ACL and CONNACK hooks (contract 2.8 and 2.9).
 
+use super::ConnackReason;
 use serde::Serialize;
 use std::fmt;
 
@@ -138,10 +139,10 @@ pub enum AclResult {
 }
 
 /// The running authentication result (the accumulator of `client.authenticate`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct AuthResult {
     /// `auth_result`: `success`, `not_authorized`, ... (`None` when absent).
-    pub auth_result: Option<&'static str>,
+    pub auth_result: Option<ConnackReason>,
     /// `anonymous`.
     pub anonymous: Option<bool>,
     /// `is_superuser`, when an earlier callback set it.
@@ -151,7 +152,7 @@ pub struct AuthResult {
 impl AuthResult {
     /// True when the chain so far accepts the client.
     pub fn is_success(&self) -> bool {
-        self.auth_result == Some("success")
+        self.auth_result == Some(ConnackReason::Success)
     }
 }
 

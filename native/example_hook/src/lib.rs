@@ -13,7 +13,7 @@ impl Hooks for Example {
     fn init(config: &Config) -> Result<Self, InitError> {
         info!(
             "example hook library started (EMQX {})",
-            config.emqx_version
+            config.emqx_version()
         );
         Ok(Example)
     }
@@ -24,7 +24,7 @@ impl Hooks for Example {
             conninfo.clientid(),
             conninfo.peername()
         );
-        ConnectDecision::Continue
+        ConnectDecision::Abstain
     }
 
     fn client_connected(&self, client: &ClientInfo, _conninfo: &ConnInfo) {
@@ -35,9 +35,9 @@ impl Hooks for Example {
         );
     }
 
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         if client.clientid().is_empty() {
-            AuthDecision::Deny(DenyReason::NotAuthorized)
+            AuthDecision::Deny(AuthDenyReason::NotAuthorized)
         } else {
             AuthDecision::Allow
         }
@@ -64,7 +64,7 @@ impl Hooks for Example {
             preview(payload.as_bytes()),
             payload.len()
         );
-        PublishDecision::Continue
+        PublishDecision::Abstain
     }
 }
 

@@ -49,7 +49,7 @@ impl Hooks for SafetyHooks {
         AclDecision::Allow
     }
 
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         let who = id(client);
         let _ = erl::send(PROBE, &("pool", &who));
         match client.username().and_then(|u| u.as_str()) {
@@ -104,6 +104,6 @@ impl Hooks for SafetyHooks {
     #[hook(inline)]
     fn message_publish(&self, message: &Message) -> PublishDecision {
         let _ = erl::send(PROBE, &("message.publish", message.payload().len()));
-        PublishDecision::Continue
+        PublishDecision::Abstain
     }
 }

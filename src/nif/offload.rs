@@ -1,19 +1,19 @@
 //! Hook calls off the schedulers. A pool call copies its arguments into a job (an
 //! `OwnedEnv`: cheap, large binaries are reference-counted, not copied) and returns a
 //! handle at once; a worker runs the hook and sends `{Tag, Result}` to the caller,
-//! unless the caller gave up (see `job`). A notification is copied the same way into the
+//! unless the caller gave up (see `pending`). A notification is copied the same way into the
 //! shard of its client id and the caller goes on.
 
 use super::atoms;
 use super::bounds;
 use super::dispatch::{run_call, Prepared};
 use super::instance::{Core, HookStats};
-use super::job::{self, JobState};
+use super::pending::{self, PendingCall};
 use super::term::{self, Tuple};
 use crate::config::Config;
-use crate::exec::{BoundedQueue, Pushed, Sharded, Workers};
 use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::Mode;
+use crate::workers::{BoundedQueue, Pushed, Sharded, Workers};
 use crossbeam_queue::ArrayQueue;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
@@ -28,11 +28,11 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Who waits for a pool call's answer.
 struct Reply {
     pid: LocalPid,
-    state: Arc<JobState>,
+    state: Arc<PendingCall>,
 }
 
 /// One hook call to run on a worker.
-pub struct Job {
+pub struct QueuedCall {
     env: OwnedEnv,
     /// `{Tag, Arg1, ..., ArgN}`, copied into `env` in one go.
     call: SavedTerm,
@@ -49,8 +49,8 @@ pub struct Job {
 pub struct Executor {
     /// Per hook: the arguments its method never reads (see `HookSpec::unused_args`).
     unused: [u8; 19],
-    pools: Vec<Option<Workers<Job>>>,
-    notify: Option<Sharded<Job>>,
+    pools: Vec<Option<Workers<QueuedCall>>>,
+    notify: Option<Sharded<QueuedCall>>,
     call_timeout: Duration,
 }
 
@@ -58,18 +58,20 @@ impl Executor {
     /// Starts a pool for each pool-mode hook and the notification shards when any hook
     /// is queued.
     pub fn start(core: &Arc<Core>, config: &Config) -> std::io::Result<Executor> {
-        let mut pools: Vec<Option<Workers<Job>>> = (0..19).map(|_| None).collect();
+        let mut pools: Vec<Option<Workers<QueuedCall>>> = (0..19).map(|_| None).collect();
         let mut queued = false;
         for spec in &core.specs {
             match spec.mode {
                 Some(Mode::Pool) => {
-                    let (c, timeout) = (core.clone(), config.call_timeout);
+                    let (c, timeout) = (core.clone(), config.call_timeout());
                     let name = format!("rh_{}", spec.hook.method());
-                    let queue =
-                        BoundedQueue::new(config.pool_size * QUEUED_PER_WORKER, Default::default());
+                    let queue = BoundedQueue::new(
+                        config.pool_size() * QUEUED_PER_WORKER,
+                        Default::default(),
+                    );
                     pools[spec.hook.index()] = Some(Workers::spawn(
                         &name,
-                        config.pool_size,
+                        config.pool_size(),
                         queue,
                         Arc::new(move |j, finishing: &mut dyn FnMut()| {
                             run_job(&c, timeout, j, finishing)
@@ -81,12 +83,12 @@ impl Executor {
             }
         }
         let notify = if queued {
-            let (c, timeout) = (core.clone(), config.call_timeout);
+            let (c, timeout) = (core.clone(), config.call_timeout());
             Some(Sharded::spawn(
                 "rh_notify",
-                config.pool_size,
-                config.queue_size,
-                config.overflow,
+                config.pool_size(),
+                config.notify_queue_size(),
+                config.overflow(),
                 Arc::new(move |j, finishing: &mut dyn FnMut()| run_job(&c, timeout, j, finishing)),
             )?)
         } else {
@@ -100,7 +102,7 @@ impl Executor {
             unused,
             pools,
             notify,
-            call_timeout: config.call_timeout,
+            call_timeout: config.call_timeout(),
         })
     }
 
@@ -122,7 +124,7 @@ impl Executor {
             )
                 .encode(env);
         };
-        let state = JobState::new(hook);
+        let state = PendingCall::new(hook);
         let reply = Reply {
             pid: env.pid(),
             state: state.clone(),
@@ -133,7 +135,7 @@ impl Executor {
         };
         match pool.push(job) {
             Pushed::Ok | Pushed::Evicted(_) => {
-                (atoms::pending(), job::make(env, state)).encode(env)
+                (atoms::pending(), pending::make(env, state)).encode(env)
             }
             Pushed::Rejected(_) => {
                 HookStats::bump(&core.stats(hook).overloads);
@@ -301,7 +303,7 @@ impl Executor {
         tag: Term<'a>,
         args: &[Term<'a>],
         reply: Option<Reply>,
-    ) -> Result<Job, String> {
+    ) -> Result<QueuedCall, String> {
         // Map arguments the method never reads are not copied (an empty map stands in),
         // except a fold hook's accumulator, which the answer is built from.
         let unused = self.unused[hook.index()];
@@ -359,7 +361,7 @@ impl Executor {
         let owned = take_env();
         let call = owned.save(call);
         let deadline = reply.as_ref().map(|_| Instant::now() + self.call_timeout);
-        Ok(Job {
+        Ok(QueuedCall {
             env: owned,
             call,
             hook,
@@ -371,8 +373,8 @@ impl Executor {
 }
 
 /// Runs a job on a worker thread and replies when the caller still waits.
-fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn FnMut()) {
-    let Job {
+fn run_job(core: &Core, call_timeout: Duration, job: QueuedCall, finishing: &mut dyn FnMut()) {
+    let QueuedCall {
         env,
         call,
         hook,
@@ -387,7 +389,7 @@ fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn Fn
     let _context = crate::rt::enter();
     // Anything below that panics is contained by `run_call`; this guards the SDK's own code.
     let deadline = deadline.unwrap_or_else(|| Instant::now() + call_timeout);
-    let outcome = crate::exec::with_deadline(deadline, || {
+    let outcome = crate::workers::with_deadline(deadline, || {
         crate::panic::contain(|| {
             env.run(|e| {
                 let Some(call) = Tuple::of(call.load(e)) else {
@@ -411,8 +413,8 @@ fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn Fn
     give_env(env);
 }
 
-fn answer_stopped(job: Job) {
-    let Job {
+fn answer_stopped(job: QueuedCall) {
+    let QueuedCall {
         env, call, reply, ..
     } = job;
     if let Some(r) = reply {
