@@ -186,6 +186,11 @@ deep_queue_pool() ->
     %% and the message goes on unchanged (failed_action = ignore).
     Up = msg(<<"rewrite/deep">>, DeepPayload),
     ?assertEqual(Up, emqx_hooks:run_fold('message.publish', [], Up)),
+    %% A deep value under a header key another plugin added (contract 2.5: any term),
+    %% queued: the call is not copied and fails at once, counted; the VM stays up.
+    Ack0 = stat('message.acked', errors),
+    ok = emqx_hooks:run('message.acked', [CI, setelement(6, msg(<<"t/h">>, <<"p">>), #{junk => Deep})]),
+    ?assertEqual(Ack0 + 1, stat('message.acked', errors)),
     %% A deep term anywhere else in a pool call's arguments is not copied: the call
     %% fails at once (failed_action = ignore) and is counted.
     E0 = stat('client.authenticate', errors),
@@ -218,6 +223,10 @@ deep_inline() ->
     ?assert(byte_size(W) < 8192),
     ?assertMatch(<<"{1,2,3,", _/binary>>, W),
     ?assertEqual(<<",...}">>, binary:part(W, byte_size(W) - 5, 5)),
+    %% A deep header value inline: headers are read by key, never walked.
+    MH = setelement(6, msg(<<"t/h">>, <<"abc">>), #{junk => Deep}),
+    ?assertEqual(MH, emqx_hooks:run_fold('message.publish', [], MH)),
+    ?assertEqual({<<"message.publish">>, 3}, await(fun(X) -> element(1, X) =:= <<"message.publish">> end)),
     M = msg(<<"t/deep">>, deep_list(?DEEP)),
     ?assertEqual(M, emqx_hooks:run_fold('message.publish', [], M)),
     ?assertEqual({<<"message.publish">>, 0}, await(fun(X) -> element(1, X) =:= <<"message.publish">> end)),

@@ -319,7 +319,10 @@ impl Executor {
             if skip {
                 arg = Term::map_new(env);
             } else if reason_index(hook) == Some(i) {
-                prepared.reason = Some(super::decode::reason(arg));
+                // Decoded here, within its bounds, unless the method never reads it.
+                if unused & (1 << i) == 0 {
+                    prepared.reason = Some(super::decode::reason(arg));
+                }
                 arg = atoms::undefined().to_term(env);
             } else {
                 if message_index(hook) == Some(i) {
