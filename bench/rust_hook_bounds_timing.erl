@@ -39,9 +39,9 @@ main() ->
     N = 100000,
     CI = ci(<<"n">>), Info = conninfo(<<"n">>),
     {Normal, _} = timer:tc(fun() -> [emqx_rust_hook_nif:client_connected(queue, CI, Info) || _ <- lists:seq(1, N)] end),
-    io:format("client.subscribe, 100,000 filters (pool):         ~10.1f ms~n", [Sub / 1000]),
-    io:format("message.delivered, 100,000-deep payload (pool):   ~10.1f ms~n", [Del / 1000]),
-    io:format("client.connected, 1,000,000-deep conninfo value:  ~10.1f ms~n", [Conn / 1000]),
+    io:format("client.subscribe, 100,000 filters (pool):         ~10.3f ms~n", [Sub / 1000]),
+    io:format("message.delivered, 100,000-deep payload (pool):   ~10.3f ms~n", [Del / 1000]),
+    io:format("client.connected, 1,000,000-deep conninfo value:  ~10.3f ms~n", [Conn / 1000]),
     io:format("client_connected NIF, usual terms (queue), per call: ~7.2f us~n", [Normal / N]),
     rust_hook_test_util:stop().
 
