@@ -42,6 +42,8 @@ static SENDER: OnceLock<SyncSender<Line>> = OnceLock::new();
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static CUT: AtomicU64 = AtomicU64::new(0);
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// Lines in the queue, not yet taken by the log thread.
+static QUEUED: AtomicUsize = AtomicUsize::new(0);
 
 struct Line {
     level: Level,
@@ -84,6 +86,8 @@ pub struct LogStats {
     pub dropped: u64,
     /// Lines cut to [`MAX_LINE_BYTES`].
     pub cut: u64,
+    /// Lines in the queue, not yet sent to the logger process.
+    pub queued: usize,
     /// Lines sent to the logger process and not yet reported written.
     pub in_flight: usize,
 }
@@ -93,6 +97,7 @@ pub fn stats() -> LogStats {
     LogStats {
         dropped: DROPPED.load(Ordering::Relaxed),
         cut: CUT.load(Ordering::Relaxed),
+        queued: QUEUED.load(Ordering::Relaxed),
         in_flight: IN_FLIGHT.load(Ordering::Relaxed),
     }
 }
@@ -130,6 +135,7 @@ fn forward(rx: Receiver<Line>) {
                 Err(_) => break,
             }
         }
+        QUEUED.fetch_sub(batch.len(), Ordering::AcqRel);
         wait_for_room(batch.len());
         let Some(pid) = *TARGET.lock() else {
             batch.clear();
@@ -256,8 +262,14 @@ impl Subscriber for Bridge {
             target: event.metadata().target(),
             message: fields.finish(),
         };
-        if let Err(TrySendError::Full(_)) = tx.try_send(line) {
-            DROPPED.fetch_add(1, Ordering::Relaxed);
+        // Counted before the send, so that the log thread never takes a line that is
+        // not counted yet.
+        QUEUED.fetch_add(1, Ordering::AcqRel);
+        if let Err(e) = tx.try_send(line) {
+            QUEUED.fetch_sub(1, Ordering::AcqRel);
+            if let TrySendError::Full(_) = e {
+                DROPPED.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 

@@ -381,8 +381,9 @@ log_flood() ->
         %% Every line is either written or counted as dropped.
         ?assertEqual(?FLOOD, Written + Dropped),
         ?assert(Dropped > 0),
-        %% At most 1,000 lines (in batches of 100) wait in the logger's mailbox.
-        ?assert(MaxQ =< 20),
+        %% At most 1,000 lines (in batches of 1 to 100) wait in the logger's mailbox.
+        %% (Without the window: 5,721 batches of up to 100 lines, +221 MB.)
+        ?assert(MaxQ =< 1000),
         ?assert(MaxMem - Mem0 < 64 * 1024 * 1024),
         %% The drops are visible in the stats command.
         Stats = lists:flatten(emqx_ctl:run_command(["rust_hook", "stats"])),
@@ -396,7 +397,7 @@ log_flood() ->
 wait_drained(Deadline) ->
     {message_queue_len, Q} = process_info(whereis(emqx_rust_hook_logger), message_queue_len),
     case {emqx_rust_hook_nif:log_stats(), Q} of
-        {#{in_flight := 0}, 0} -> ok;
+        {#{queued := 0, in_flight := 0}, 0} -> ok;
         _ ->
             case erlang:monotonic_time(millisecond) > Deadline of
                 true -> error({log_not_drained, emqx_rust_hook_nif:log_stats(), Q});

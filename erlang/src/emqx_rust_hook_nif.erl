@@ -62,7 +62,8 @@ call_dirty_io(_HookPoint, _Args) -> ?NOT_LOADED.
 %% @doc The plugin's logger wrote `N' lines of the library's log (it may send more).
 log_handled(_N) -> ?NOT_LOADED.
 %% @doc The library's log counters: `dropped' (queue full), `cut' (lines longer than
-%% 4096 bytes), `in_flight' (lines in the logger's mailbox).
+%% 4096 bytes), `queued' (lines waiting for the log thread), `in_flight' (lines in the
+%% logger's mailbox).
 log_stats() -> ?NOT_LOADED.
 
 client_connect(_Tag, _ConnInfo, _Props) -> ?NOT_LOADED.

@@ -302,13 +302,15 @@ fn log_handled(n: usize) -> Atom {
     atoms::ok()
 }
 
-/// `log_stats() -> #{dropped, cut, in_flight}`: the log's counters (see `crate::log`).
+/// `log_stats() -> #{dropped, cut, queued, in_flight}`: the log's counters (see
+/// `crate::log`).
 #[rustler::nif]
 fn log_stats(env: Env) -> Term {
     let s = crate::log::stats();
     rustler::term_map!(env, {
         atoms::dropped() => s.dropped,
         atoms::cut() => s.cut,
+        atoms::queued() => s.queued,
         atoms::in_flight() => s.in_flight,
     })
 }
