@@ -1,5 +1,6 @@
 //! The groups of the broker suite, one broker each.
 
+mod cluster;
 mod example;
 mod failures;
 mod hooks;
@@ -14,5 +15,6 @@ pub fn groups() -> Vec<Group> {
         hooks::group(),
         failures::group(),
         ops::group(),
+        cluster::group(),
     ]
 }
