@@ -58,10 +58,10 @@ is_iodata(_) -> false.
 %% emqx_channel / emqx_packet 4.2.14 use them for a client of version Ver:
 %% - `undefined' or a map (EMQX reads them with emqx_mqtt_props:get/3 for
 %%   MQTT 5: any other term is error({badmap, Props}));
-%% - every property one a CONNECT packet can carry, of a type the frame
-%%   module can write (stricter than EMQX, which never writes them again:
-%%   a property no client could have sent is an error here,
-%%   error({bad_property, Name, Value}) / error({bad_properties, P}));
+%% - properties the frame module can write (stricter than EMQX, which
+%%   never writes CONNECT properties again: a value no client could have
+%%   sent is an error here, error({bad_property, Name, Value}) /
+%%   error({bad_properties, P}));
 %% - `emqx_packet:check_conn_props/2': 'Receive-Maximum' 0, or
 %%   'Request-Response-Information' / 'Request-Problem-Information' other
 %%   than 0 or 1, refuse the connection: {error, 16#82} (protocol_error).
@@ -74,12 +74,6 @@ connect_props(Ver, Props) ->
         _ -> error({bad_properties, Props})
     end,
     _ = emqx_double_frame:properties(Props),
-    Allowed = ['Session-Expiry-Interval', 'Receive-Maximum', 'Maximum-Packet-Size',
-               'Topic-Alias-Maximum', 'Request-Response-Information',
-               'Request-Problem-Information', 'User-Property', 'Authentication-Method',
-               'Authentication-Data'],
-    [error({bad_property, K, V}) || {K, V} <- maps:to_list(maybe_map(Props)),
-                                    V =/= undefined, not lists:member(K, Allowed)],
     case maybe_map(Props) of
         #{'Receive-Maximum' := 0} -> {error, 16#82};
         #{'Request-Response-Information' := RRI} when RRI =/= 0, RRI =/= 1 -> {error, 16#82};
