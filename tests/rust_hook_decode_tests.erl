@@ -17,7 +17,7 @@
 decode_test_() ->
     rust_hook_test_util:with_plugin(
       "test_hooks", [],
-      [{"every captured call decodes", fun captured_calls/0},
+      [{timeout, 120, {"every captured call decodes", fun captured_calls/0}},
        {"all 19 hookpoints are covered by the captures", fun all_hooks_covered/0},
        {"IPv6 peer and MQTT 5 properties", fun ipv6_and_mqtt5/0},
        {"1 MiB payload is passed whole", fun big_payload/0},
