@@ -1,12 +1,24 @@
-//! What a hook can decide. Each fold hook returns one of these types; the SDK turns it
-//! into the term EMQX expects, built from the original term so that only what the
-//! decision changes is changed.
+//! What a hook can decide. Each hook that decides returns one of these types; the SDK
+//! turns it into the term EMQX expects, built from the original term so that only what
+//! the decision changes is changed.
+//!
+//! Every decision type speaks the same words:
+//!
+//! | Variant | Meaning | EMQX gets |
+//! |---|---|---|
+//! | `Abstain` (the `Default`) | no opinion: the rest of the chain decides, the value goes on unchanged | `ok` |
+//! | `Allow` | accept and stop the chain (authenticate, check_acl) | `{stop, ...}` |
+//! | `Deny` | refuse and stop the chain (authenticate, check_acl, connect, publish) | `{stop, ...}` |
+//! | `Change(..)` | go on with a changed value (connect, connack, subscribe, unsubscribe, publish, delivered) | `{ok, ...}` |
+//!
+//! A decision that changes nothing (`Change` with an empty change) is sent as `ok`.
 
-use crate::types::{NewProperty, QoS};
+use crate::types::{ConnackReason, NewProperty, QoS};
 
-/// Why a login is refused; each maps to the CONNACK code EMQX sends (contract 2.7).
+/// Why a login is refused ([`AuthDecision::Deny`]); each maps to the CONNACK code EMQX
+/// sends (contract 2.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DenyReason {
+pub enum AuthDenyReason {
     /// `not_authorized`: 0x87 (v3: 5).
     NotAuthorized,
     /// `bad_username_or_password`: 0x86 (v3: 4).
@@ -23,45 +35,51 @@ pub enum DenyReason {
     BadAuthenticationMethod,
 }
 
-impl DenyReason {
+impl AuthDenyReason {
     /// The `auth_result` atom.
     pub const fn as_atom(self) -> &'static str {
         match self {
-            DenyReason::NotAuthorized => "not_authorized",
-            DenyReason::BadUsernameOrPassword => "bad_username_or_password",
-            DenyReason::ClientIdentifierNotValid => "client_identifier_not_valid",
-            DenyReason::ServerUnavailable => "server_unavailable",
-            DenyReason::ServerBusy => "server_busy",
-            DenyReason::Banned => "banned",
-            DenyReason::BadAuthenticationMethod => "bad_authentication_method",
+            AuthDenyReason::NotAuthorized => "not_authorized",
+            AuthDenyReason::BadUsernameOrPassword => "bad_username_or_password",
+            AuthDenyReason::ClientIdentifierNotValid => "client_identifier_not_valid",
+            AuthDenyReason::ServerUnavailable => "server_unavailable",
+            AuthDenyReason::ServerBusy => "server_busy",
+            AuthDenyReason::Banned => "banned",
+            AuthDenyReason::BadAuthenticationMethod => "bad_authentication_method",
         }
+    }
+}
+
+impl From<AuthDenyReason> for ConnackReason {
+    fn from(reason: AuthDenyReason) -> Self {
+        ConnackReason::from_atom(reason.as_atom())
     }
 }
 
 /// The answer of `client.authenticate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum AuthDecision {
+    /// No opinion: the rest of the chain (and `allow_anonymous`) decides.
+    #[default]
+    Abstain,
     /// Accept the client and stop the auth chain.
     Allow,
     /// Accept the client as a superuser (ACL checks are skipped for it) and stop the chain.
     AllowSuperuser,
     /// Refuse the client and stop the chain.
-    Deny(DenyReason),
-    /// No opinion: the rest of the chain (and `allow_anonymous`) decides.
-    #[default]
-    Abstain,
+    Deny(AuthDenyReason),
 }
 
 /// The answer of `client.check_acl`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum AclDecision {
+    /// No opinion: later callbacks (e.g. the file ACL) and `acl_nomatch` decide.
+    #[default]
+    Abstain,
     /// Allow and stop the ACL chain.
     Allow,
     /// Deny and stop the ACL chain.
     Deny,
-    /// No opinion: later callbacks (e.g. the file ACL) and `acl_nomatch` decide.
-    #[default]
-    Abstain,
 }
 
 /// Changes to a message. Fields left `None` keep the original value; every other field
@@ -106,23 +124,23 @@ impl MessageChange {
 /// The answer of `message.publish`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum PublishDecision {
-    /// Publish the message as it is.
+    /// No opinion: the message is published as it is (later callbacks still run).
     #[default]
-    Continue,
+    Abstain,
     /// Publish the changed message; later callbacks still run.
-    Modify(MessageChange),
+    Change(MessageChange),
     /// Do not publish (EMQX's `allow_publish => false`); the chain stops.
-    Cancel,
+    Deny,
 }
 
 /// The answer of `message.delivered` (changes apply to this subscriber's copy only).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum DeliverDecision {
-    /// Deliver as it is.
+    /// No opinion: deliver the message as it is.
     #[default]
-    Continue,
+    Abstain,
     /// Deliver the changed message.
-    Modify(MessageChange),
+    Change(MessageChange),
 }
 
 /// One element of a changed topic-filter list, built from an element of the list the
@@ -164,19 +182,20 @@ impl FilterChange {
 /// `client.check_acl`, or rewrite it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum FilterDecision {
-    /// Keep the list as received.
+    /// No opinion: the list goes on as received.
     #[default]
-    Keep,
+    Abstain,
     /// Use this list instead.
-    Replace(Vec<FilterChange>),
+    Change(Vec<FilterChange>),
 }
 
-/// An MQTT 5 failure code `client.connect` may reject with; only codes that have a v3
-/// equivalent, so every client gets an encodable CONNACK (contract 3.2).
+/// Why `client.connect` refuses a connection ([`ConnectDecision::Deny`]): an MQTT 5
+/// failure code, only those that have a v3 equivalent, so every client gets an
+/// encodable CONNACK (contract 3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 #[allow(missing_docs)]
-pub enum ConnectRejection {
+pub enum ConnectDenyReason {
     UnspecifiedError = 0x80,
     MalformedPacket = 0x81,
     ProtocolError = 0x82,
@@ -196,24 +215,66 @@ pub enum ConnectRejection {
     ConnectionRateExceeded = 0x9F,
 }
 
+impl ConnectDenyReason {
+    /// The MQTT 5 reason code.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+}
+
 /// The answer of `client.connect`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum ConnectDecision {
-    /// Go on with the connection.
+    /// No opinion: go on with the connection as it is.
     #[default]
-    Continue,
+    Abstain,
     /// Set these CONNECT properties (others are kept) and go on.
-    SetProperties(Vec<NewProperty>),
+    Change(Vec<NewProperty>),
     /// Refuse the connection with this CONNACK code, before authentication.
-    Reject(ConnectRejection),
+    Deny(ConnectDenyReason),
 }
 
 /// The answer of `client.connack`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum ConnackDecision {
-    /// Send the CONNACK properties as they are.
+    /// No opinion: send the CONNACK properties as they are.
     #[default]
-    Continue,
+    Abstain,
     /// Set these CONNACK properties (others are kept).
-    SetProperties(Vec<NewProperty>),
+    Change(Vec<NewProperty>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_decision_abstains_by_default() {
+        assert_eq!(AuthDecision::default(), AuthDecision::Abstain);
+        assert_eq!(AclDecision::default(), AclDecision::Abstain);
+        assert_eq!(ConnectDecision::default(), ConnectDecision::Abstain);
+        assert_eq!(ConnackDecision::default(), ConnackDecision::Abstain);
+        assert_eq!(FilterDecision::default(), FilterDecision::Abstain);
+        assert_eq!(PublishDecision::default(), PublishDecision::Abstain);
+        assert_eq!(DeliverDecision::default(), DeliverDecision::Abstain);
+    }
+
+    #[test]
+    fn auth_deny_reasons_are_known_connack_reasons() {
+        use AuthDenyReason::*;
+        for r in [
+            NotAuthorized,
+            BadUsernameOrPassword,
+            ClientIdentifierNotValid,
+            ServerUnavailable,
+            ServerBusy,
+            Banned,
+            BadAuthenticationMethod,
+        ] {
+            let c = ConnackReason::from(r);
+            assert!(!matches!(c, ConnackReason::Other(_)), "{r:?}");
+            assert_eq!(c.as_atom(), r.as_atom());
+        }
+        assert_eq!(ConnectDenyReason::NotAuthorized.code(), 0x87);
+    }
 }

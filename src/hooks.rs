@@ -15,7 +15,8 @@ use crate::types::*;
 #[allow(unused_variables)]
 pub trait Hooks: Send + Sync + 'static {
     /// Builds the library from the driver's configuration when the plugin starts.
-    /// An error stops the driver from starting and is logged with its message.
+    /// An error stops the driver from starting and is logged with its message; any
+    /// error converts into [`InitError`], so `?` works here.
     fn init(config: &Config) -> Result<Self, InitError>
     where
         Self: Sized;
@@ -25,12 +26,18 @@ pub trait Hooks: Send + Sync + 'static {
 
     /// `client.connect`: a CONNECT arrived (before authentication).
     fn client_connect(&self, conninfo: &ConnInfo, props: &Properties) -> ConnectDecision {
-        ConnectDecision::Continue
+        ConnectDecision::Abstain
     }
 
-    /// `client.connack`: a CONNACK with reason `rc` (`success`, `not_authorized`...) is about to be sent.
-    fn client_connack(&self, conninfo: &ConnInfo, rc: &str, props: &Properties) -> ConnackDecision {
-        ConnackDecision::Continue
+    /// `client.connack`: a CONNACK with reason `rc` ([`ConnackReason::Success`],
+    /// [`ConnackReason::NotAuthorized`]...) is about to be sent.
+    fn client_connack(
+        &self,
+        conninfo: &ConnInfo,
+        rc: ConnackReason,
+        props: &Properties,
+    ) -> ConnackDecision {
+        ConnackDecision::Abstain
     }
 
     /// `client.connected`: the client is authenticated and connected.
@@ -40,8 +47,10 @@ pub trait Hooks: Send + Sync + 'static {
     fn client_disconnected(&self, clientinfo: &ClientInfo, reason: &Reason, conninfo: &ConnInfo) {}
 
     /// `client.authenticate`: decide whether the client may log in.
-    /// `clientinfo.password` is set here only.
-    fn client_authenticate(&self, clientinfo: &ClientInfo, result: &AuthResult) -> AuthDecision {
+    /// `clientinfo.password` is set here only. `result` is what the chain decided so far
+    /// (like `client_check_acl`'s, passed by value: both accumulators are small `Copy`
+    /// values).
+    fn client_authenticate(&self, clientinfo: &ClientInfo, result: AuthResult) -> AuthDecision {
         AuthDecision::Abstain
     }
 
@@ -58,23 +67,26 @@ pub trait Hooks: Send + Sync + 'static {
     }
 
     /// `client.subscribe`: a SUBSCRIBE arrived; the returned list is what gets subscribed.
+    /// A list of more than 1,024 filters is not decoded: the call fails and the hook's
+    /// `failed_action` applies.
     fn client_subscribe(
         &self,
         clientinfo: &ClientInfo,
         props: &Properties,
         filters: &[TopicFilter],
     ) -> FilterDecision {
-        FilterDecision::Keep
+        FilterDecision::Abstain
     }
 
-    /// `client.unsubscribe`: an UNSUBSCRIBE arrived; the returned list is what gets unsubscribed.
+    /// `client.unsubscribe`: an UNSUBSCRIBE arrived; the returned list is what gets
+    /// unsubscribed. More than 1,024 filters fail the call, as for `client_subscribe`.
     fn client_unsubscribe(
         &self,
         clientinfo: &ClientInfo,
         props: &Properties,
         filters: &[TopicFilter],
     ) -> FilterDecision {
-        FilterDecision::Keep
+        FilterDecision::Abstain
     }
 
     /// `session.created`.
@@ -101,12 +113,12 @@ pub trait Hooks: Send + Sync + 'static {
 
     /// `message.publish`: a message enters routing.
     fn message_publish(&self, message: &Message) -> PublishDecision {
-        PublishDecision::Continue
+        PublishDecision::Abstain
     }
 
     /// `message.delivered`: a message is about to be sent to the subscriber `clientinfo`.
     fn message_delivered(&self, clientinfo: &ClientInfo, message: &Message) -> DeliverDecision {
-        DeliverDecision::Continue
+        DeliverDecision::Abstain
     }
 
     /// `message.acked`: the subscriber acknowledged a QoS 1/2 message.

@@ -4,19 +4,28 @@
 //! hooks you need), put `#[emqx_rust_hook::export]` on the impl block, build the crate
 //! as a `cdylib`, and point the `emqx_rust_hook` plugin at the `.so`:
 //!
-//! ```text
+//! ```no_run
 //! use emqx_rust_hook::prelude::*;
 //!
-//! struct MyHooks;
+//! struct MyHooks {
+//!     banned: Vec<String>,
+//! }
 //!
 //! #[emqx_rust_hook::export]
 //! impl Hooks for MyHooks {
-//!     fn init(_config: &Config) -> Result<Self, InitError> {
-//!         Ok(MyHooks)
+//!     fn init(config: &Config) -> Result<Self, InitError> {
+//!         let banned = config.get("banned").unwrap_or("").split(',').map(String::from);
+//!         Ok(MyHooks { banned: banned.collect() })
 //!     }
 //!
-//!     fn client_authenticate(&self, client: &ClientInfo, _acc: &AuthResult) -> AuthDecision {
-//!         if client.clientid.is_empty() { AuthDecision::Deny(DenyReason::NotAuthorized) } else { AuthDecision::Allow }
+//!     fn client_authenticate(&self, client: &ClientInfo, _acc: AuthResult) -> AuthDecision {
+//!         match client.clientid().as_str() {
+//!             None | Some("") => AuthDecision::Deny(AuthDenyReason::ClientIdentifierNotValid),
+//!             Some(id) if self.banned.iter().any(|b| b == id) => {
+//!                 AuthDecision::Deny(AuthDenyReason::Banned)
+//!             }
+//!             Some(_) => AuthDecision::Abstain,
+//!         }
 //!     }
 //! }
 //! ```
@@ -24,6 +33,12 @@
 //! The plugin registers exactly the hooks the impl block defines. Arguments arrive as
 //! typed values borrowed from EMQX's terms ([`types`]); decisions are types
 //! ([`decision`]) that the SDK turns into valid EMQX return values.
+//!
+//! The examples in these docs and in the README are doctests marked `no_run`: they are
+//! type-checked by `cargo test` (`make test`), not linked. Any executable that links this
+//! crate references the VM's `enif_*` functions, which exist only inside the BEAM, so a
+//! doctest that is linked fails with undefined symbols; rustdoc builds `no_run`
+//! doctests without linking them. Hooks are run for real by the integration tests.
 
 #![warn(missing_docs)]
 
@@ -34,7 +49,6 @@ pub mod decision;
 // binary, which runs without a BEAM; the integration tests in tests/ run them for real.
 #[cfg(not(test))]
 pub mod erl;
-pub mod exec;
 pub mod hookpoint;
 #[cfg(not(test))]
 pub mod hooks;
@@ -45,26 +59,35 @@ mod nif;
 mod panic;
 #[cfg(feature = "tokio")]
 pub mod rt;
+mod scoped;
 pub mod spec;
 pub mod topic;
 pub mod types;
+mod workers;
 
 pub use config::{Config, FailedAction, InitError};
 pub use emqx_rust_hook_macros::export;
-pub use exec::deadline;
 pub use hookpoint::{HookKind, HookPoint};
 #[cfg(not(test))]
 pub use hooks::Hooks;
 pub use spec::{HookSpec, Mode};
+pub use workers::deadline;
 
 /// Everything a hook library usually needs, in one `use`.
 pub mod prelude {
     pub use crate::config::{Config, FailedAction, InitError};
     pub use crate::decision::*;
+    pub use crate::hookpoint::HookPoint;
     #[cfg(not(test))]
     pub use crate::hooks::Hooks;
+    pub use crate::spec::Mode;
     pub use crate::types::*;
 }
+
+// The README's examples, compiled as doctests (they use the `tokio` feature).
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
 
 /// Used by the code `#[export]` generates; not part of the public API.
 #[doc(hidden)]

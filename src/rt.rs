@@ -2,23 +2,31 @@
 //!
 //! Hooks are plain methods; a hook that wants to `.await` an async client (a database
 //! driver, an HTTP client) runs the future with [`block_on`] from a pool-mode or queued
-//! hook. The future runs until the call's [`deadline`](crate::exec::deadline()) (the
+//! hook. The future runs until the call's [`deadline`](crate::deadline()) (the
 //! moment the client stops waiting, `call_timeout`), and is dropped then, so the worker
 //! is free again and the failure policy applies; a panic inside it is contained like any
 //! other. Inline hooks cannot block, so `block_on` refuses to run there.
 //!
-//! ```text
-//! fn client_authenticate(&self, c: &ClientInfo, _: &AuthResult) -> AuthDecision {
+//! ```no_run
+//! # use emqx_rust_hook::prelude::*;
+//! # struct Db;
+//! # impl Db { async fn check_login(&self, _: Option<String>) -> bool { true } }
+//! # struct MyHooks { db: Db }
+//! # #[emqx_rust_hook::export]
+//! # impl Hooks for MyHooks {
+//! # fn init(_: &Config) -> Result<Self, InitError> { Ok(MyHooks { db: Db }) }
+//! fn client_authenticate(&self, c: &ClientInfo, _: AuthResult) -> AuthDecision {
 //!     let user = c.username().map(|u| u.to_string());
 //!     match emqx_rust_hook::rt::block_on(self.db.check_login(user)) {
 //!         Ok(true) => AuthDecision::Allow,
-//!         Ok(false) => AuthDecision::Deny(DenyReason::BadUsernameOrPassword),
+//!         Ok(false) => AuthDecision::Deny(AuthDenyReason::BadUsernameOrPassword),
 //!         Err(_) => AuthDecision::Abstain, // deadline passed
 //!     }
 //! }
+//! # }
 //! ```
 
-use crate::exec::deadline;
+use crate::workers::deadline;
 use std::future::Future;
 use std::sync::OnceLock;
 use tokio::runtime::Runtime;
@@ -67,7 +75,7 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, BlockOnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::with_deadline;
+    use crate::workers::with_deadline;
     use std::time::{Duration, Instant};
 
     #[test]

@@ -4,7 +4,9 @@
 use crate::config::FailedAction;
 use crate::hookpoint::HookPoint;
 
-/// Where a hook's code runs.
+/// Where a hook's code runs. The library chooses with `#[hook(inline | pool | queue)]`;
+/// the operator can override it per hook with `exhook.drivers.rust.mode.<hook>`
+/// ([`Config::mode`](crate::Config::mode)). A notification never uses the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// On the calling process's scheduler: lowest latency, for code that returns in well
@@ -13,8 +15,8 @@ pub enum Mode {
     /// On the SDK's worker pool; the caller waits at most `call_timeout` (the default for
     /// hooks that return a decision).
     Pool,
-    /// Notifications: queued to the SDK's workers, the caller does not wait (the default
-    /// for hooks that return nothing).
+    /// Queued to the SDK's workers, the caller does not wait (the default for hooks that
+    /// return nothing). A hook that decides then only observes: its answer is ignored.
     Queue,
 }
 
@@ -29,7 +31,9 @@ impl Mode {
     }
 }
 
-/// One implemented hook and its options.
+/// One implemented hook and its options. Built by the code `#[export]` generates; not
+/// meant to be written by hand.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HookSpec {
     /// The hookpoint.

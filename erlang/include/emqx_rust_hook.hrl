@@ -1,10 +1,21 @@
+%% The plugin's defaults: the one place they are set. The driver uses these macros; the
+%% schema (priv/emqx_rust_hook.schema) repeats them as cuttlefish defaults, and a test
+%% (tests/rust_hook_config_tests.erl) checks that the two agree. The Rust SDK has no
+%% defaults of its own: the driver sends it every value.
+-define(DEFAULT_CALL_TIMEOUT, 5000).            % ms; conf: call_timeout = 5s
+-define(DEFAULT_HOOK_PRIORITY, 0).              % conf: hook_priority
+-define(DEFAULT_POOL_SIZE, 8).                  % conf: pool_size
+-define(DEFAULT_FAILED_ACTION, ignore).         % conf: failed_action
+-define(DEFAULT_NOTIFY_QUEUE_SIZE, 10000).      % conf: notify_queue_size
+-define(DEFAULT_OVERFLOW, drop_newest).         % conf: overflow
+
 %% What each registered callback knows about its hook; passed as the extra argument of
 %% the `{emqx_rust_hook_handler, Fun, [#hook{}]}' action.
 -record(hook, {
     name :: atom(),                  % the hookpoint, e.g. 'client.authenticate'
     mode = inline :: inline | pool | queue,
-    failed_action = ignore :: ignore | deny,
+    failed_action = ?DEFAULT_FAILED_ACTION :: ignore | deny,
     topics = [] :: [binary()],       % message hooks: run only for matching topics
     sys = false :: boolean(),        % message hooks: let $SYS/... messages through
-    timeout = 5000 :: non_neg_integer()
+    timeout = ?DEFAULT_CALL_TIMEOUT :: non_neg_integer()
 }).

@@ -30,7 +30,12 @@ cli(["stats"]) ->
                                             || K <- [calls, errors, panics, timeouts,
                                                      overloads, dropped]]])
      || {Hook, S} <- lists:sort(maps:to_list(Stats))],
+    case catch emqx_rust_hook_nif:log_stats() of
+        #{dropped := D, cut := C} ->
+            emqx_ctl:print("~-22s dropped=~p cut=~p~n", [log, D, C]);
+        _ -> ok
+    end,
     ok;
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
-                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped"}]).
+                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped; and the log's dropped and cut lines"}]).

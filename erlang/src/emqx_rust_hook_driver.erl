@@ -94,19 +94,22 @@ load_into_new_instance(Path) ->
     end.
 
 start_library(Path, Opts) ->
+    %% Every value the SDK needs, defaults included (it has none of its own).
     Config = #{path => unicode:characters_to_binary(Path),
-               call_timeout => proplists:get_value(call_timeout, Opts, 5000),
-               pool_size => proplists:get_value(pool_size, Opts, 8),
-               failed_action => proplists:get_value(failed_action, Opts, ignore),
-               queue_size => proplists:get_value(queue_size, Opts, 10000),
-               overflow => proplists:get_value(overflow, Opts, drop_newest),
+               call_timeout => opt(call_timeout, Opts),
+               hook_priority => opt(hook_priority, Opts),
+               pool_size => opt(pool_size, Opts),
+               failed_action => opt(failed_action, Opts),
+               notify_queue_size => opt(notify_queue_size, Opts),
+               overflow => opt(overflow, Opts),
+               mode_overrides => maps:from_list(proplists:get_value(mode_overrides, Opts, [])),
                emqx_version => emqx_version(),
                init_args => maps:from_list([{to_bin(K), to_bin(V)}
                                             || {K, V} <- proplists:get_value(init_args, Opts, [])]),
                logger => whereis(emqx_rust_hook_logger)},
     case ?NIF:start(Config) of
         {ok, Specs} ->
-            Prio = proplists:get_value(hook_priority, Opts, 0),
+            Prio = opt(hook_priority, Opts),
             Hooks = [hook_record(Spec, Opts) || Spec <- Specs],
             lists:foreach(fun(H) -> register_hook(H, Prio) end, Hooks),
             persistent_term:put(?STATE, #{path => Path, priority => Prio, hooks => Hooks}),
@@ -123,12 +126,20 @@ start_library(Path, Opts) ->
 hook_record({Name, #{mode := Mode, topics := Topics, sys := Sys, failed_action := FA}}, Opts) ->
     Overrides = proplists:get_value(failed_action_overrides, Opts, []),
     Failed = case FA of
-                 undefined -> proplists:get_value(Name, Overrides,
-                                                  proplists:get_value(failed_action, Opts, ignore));
+                 undefined -> proplists:get_value(Name, Overrides, opt(failed_action, Opts));
                  _ -> FA
              end,
     #hook{name = Name, mode = Mode, topics = Topics, sys = Sys, failed_action = Failed,
-          timeout = proplists:get_value(call_timeout, Opts, 5000)}.
+          timeout = opt(call_timeout, Opts)}.
+
+%% A driver option, or its default (emqx_rust_hook.hrl) when the app env lacks it.
+opt(call_timeout, Opts) -> proplists:get_value(call_timeout, Opts, ?DEFAULT_CALL_TIMEOUT);
+opt(hook_priority, Opts) -> proplists:get_value(hook_priority, Opts, ?DEFAULT_HOOK_PRIORITY);
+opt(pool_size, Opts) -> proplists:get_value(pool_size, Opts, ?DEFAULT_POOL_SIZE);
+opt(failed_action, Opts) -> proplists:get_value(failed_action, Opts, ?DEFAULT_FAILED_ACTION);
+opt(notify_queue_size, Opts) ->
+    proplists:get_value(notify_queue_size, Opts, ?DEFAULT_NOTIFY_QUEUE_SIZE);
+opt(overflow, Opts) -> proplists:get_value(overflow, Opts, ?DEFAULT_OVERFLOW).
 
 register_hook(H = #hook{name = Name}, Prio) ->
     ok = emqx:hook(Name, {emqx_rust_hook_handler, emqx_rust_hook_handler:callback(Name), [H]},

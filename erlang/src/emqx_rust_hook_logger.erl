@@ -1,7 +1,10 @@
 %% @doc The plugin's log: writes the Rust library's `tracing' output to the Erlang
-%% logger (the SDK sends `{rust_log, Level, Target, Message}' here from its log thread),
-%% and logs hook failures at most once per second per hook and kind, with the number of
-%% failures not logged in between, so that an outage cannot flood the broker's log.
+%% logger (the SDK sends `{rust_log, [{Level, Target, Message}]}' here from its log
+%% thread, and this process reports each batch written with
+%% `emqx_rust_hook_nif:log_handled/1': the SDK keeps at most 1,000 lines in this
+%% mailbox and drops, and counts, what does not fit in its own bounded queue), and logs
+%% hook failures at most once per second per hook and kind, with the number of failures
+%% not logged in between, so that an outage cannot flood the broker's log.
 -module(emqx_rust_hook_logger).
 -behaviour(gen_server).
 
@@ -44,8 +47,14 @@ handle_call(_Req, _From, State) -> {reply, ignored, State}.
 
 handle_cast(_Msg, State) -> {noreply, State}.
 
-handle_info({rust_log, Level, Target, Message}, State) ->
-    logger:log(Level, "~ts: ~ts", [Target, Message], #{domain => [emqx_rust_hook]}),
+handle_info({rust_log, Lines}, State) when is_list(Lines) ->
+    lists:foreach(fun({Level, Target, Message}) ->
+                          logger:log(Level, "~ts: ~ts", [Target, Message],
+                                     #{domain => [emqx_rust_hook]})
+                  end, Lines),
+    %% The library may send that many more (a library that is not loaded any more has
+    %% no window to open).
+    _ = (catch emqx_rust_hook_nif:log_handled(length(Lines))),
     {noreply, State};
 handle_info(_Info, State) ->
     {noreply, State}.

@@ -13,7 +13,7 @@
 -module(emqx_rust_hook_nif).
 
 -export([load/1, is_loaded/0]).
--export([start/1, stop/0, stats/0, cancel/1, call_dirty_io/2]).
+-export([start/1, stop/0, stats/0, cancel/1, call_dirty_io/2, log_handled/1, log_stats/0]).
 -export([client_connect/3, client_connack/4, client_connected/3, client_disconnected/4,
          client_authenticate/3, client_check_acl/5, client_subscribe/4,
          client_unsubscribe/4, session_created/3, session_subscribed/4,
@@ -43,7 +43,12 @@ strip_so(Path) ->
         _ -> Path
     end.
 
-%% @doc Builds the library from the driver config; returns its hooks and their options.
+%% @doc Builds the library from the driver config; returns its hooks and their options
+%% (the mode of each resolved: `mode_overrides', then the library's, then the default).
+%% `Config' holds every value (the SDK has no defaults): `path', `call_timeout' (ms),
+%% `hook_priority', `pool_size', `failed_action', `notify_queue_size', `overflow',
+%% `emqx_version', `init_args' (binary => binary), optionally `mode_overrides'
+%% (hookpoint => inline | pool | queue) and `logger' (a pid).
 start(_Config) -> ?NOT_LOADED.
 %% @doc Runs the library's terminate and drops it.
 stop() -> ?NOT_LOADED.
@@ -54,6 +59,12 @@ cancel(_Job) -> ?NOT_LOADED.
 %% @doc Runs a hook on a dirty I/O scheduler (no timeout possible). Not used by the
 %% plugin: `make bench' measures it against the worker pool.
 call_dirty_io(_HookPoint, _Args) -> ?NOT_LOADED.
+%% @doc The plugin's logger wrote `N' lines of the library's log (it may send more).
+log_handled(_N) -> ?NOT_LOADED.
+%% @doc The library's log counters: `dropped' (queue full), `cut' (lines longer than
+%% 4096 bytes), `queued' (lines waiting for the log thread), `in_flight' (lines in the
+%% logger's mailbox).
+log_stats() -> ?NOT_LOADED.
 
 client_connect(_Tag, _ConnInfo, _Props) -> ?NOT_LOADED.
 client_connack(_Tag, _ConnInfo, _Rc, _Props) -> ?NOT_LOADED.

@@ -33,7 +33,7 @@ shipped_conf_test() ->
                          {hook_priority, 0},
                          {pool_size, 8},
                          {failed_action, ignore},
-                         {queue_size, 10000},
+                         {notify_queue_size, 10000},
                          {overflow, drop_newest},
                          {init_args, []}]}]}]}]},
        cuttlefish_double:map(schema(), shipped_conf())).
@@ -52,11 +52,11 @@ all_keys_set_test() ->
                 "exhook.drivers.rust.overflow = drop_oldest\n"),
     ?assertEqual([{path, "/opt/hooks/libmy_hook.so"}, {call_timeout, 90000},
                   {hook_priority, -5}, {pool_size, 2}, {failed_action, deny},
-                  {queue_size, 5}, {overflow, drop_oldest}, {init_args, []}], Rust).
+                  {notify_queue_size, 5}, {overflow, drop_oldest}, {init_args, []}], Rust).
 
 defaults_test() ->
     ?assertEqual([{rust, [{path, "p"}, {call_timeout, 5000}, {hook_priority, 0},
-                          {pool_size, 8}, {failed_action, ignore}, {queue_size, 10000},
+                          {pool_size, 8}, {failed_action, ignore}, {notify_queue_size, 10000},
                           {overflow, drop_newest}, {init_args, []}]}],
                  drivers("exhook.drivers.rust.path = p\n")).
 

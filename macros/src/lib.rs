@@ -45,7 +45,8 @@ struct HookOptions {
 /// `#[hook(topics = ["sensors/#"], sys, inline, failed_action = "deny")]`
 /// - `topics`: message hooks only run for matching topics (filtered before Rust is called);
 /// - `sys`: let `$SYS/...` messages reach a message hook (skipped by default);
-/// - `inline` / `pool` / `queue`: where the hook runs (see `emqx_rust_hook::Mode`);
+/// - `inline` / `pool` / `queue`: where the hook runs (see `emqx_rust_hook::Mode`; the
+///   operator's `exhook.drivers.rust.mode.<hook>` overrides it);
 /// - `failed_action = "ignore" | "deny"`: overrides the driver's failure policy.
 #[proc_macro_attribute]
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -163,9 +164,10 @@ fn parse_options(attr: &syn::Attribute, opts: &mut HookOptions) -> syn::Result<(
     })
 }
 
-/// A bit per hook argument the method never reads: its parameter is `_` or `_name`, or
-/// its name does not appear in the body. The SDK does not copy such arguments when the
-/// hook runs on its workers.
+/// A bit per hook argument the method provably never reads: its parameter is the `_`
+/// pattern, or a plain name (with or without a leading `_`) that appears nowhere in the
+/// body's tokens (macro arguments and string literals included). Anything else counts
+/// as read. The SDK does not copy such arguments when the hook runs on its workers.
 fn unused_args(f: &syn::ImplItemFn) -> u8 {
     let body = f.block.to_token_stream();
     let mut mask = 0u8;
@@ -176,9 +178,8 @@ fn unused_args(f: &syn::ImplItemFn) -> u8 {
     for (i, param) in params.enumerate().take(8) {
         let unused = match &*param.pat {
             syn::Pat::Wild(_) => true,
-            syn::Pat::Ident(id) => {
-                let name = id.ident.to_string();
-                name.starts_with('_') || !mentions(body.clone(), &name)
+            syn::Pat::Ident(id) if id.subpat.is_none() => {
+                !mentions(body.clone(), &id.ident.to_string())
             }
             _ => false,
         };
@@ -189,8 +190,9 @@ fn unused_args(f: &syn::ImplItemFn) -> u8 {
     mask
 }
 
-/// Whether `name` appears in `tokens`: as an identifier, or inside a string literal (a
-/// format string can capture it, `"{client:?}"`), erring on the side of "used".
+/// Whether `name` appears in `tokens`: as an identifier (also inside macro calls), or
+/// anywhere inside a literal (a format string can capture it, `"{client:?}"`), erring
+/// on the side of "used".
 fn mentions(tokens: TokenStream2, name: &str) -> bool {
     tokens.into_iter().any(|t| match t {
         proc_macro2::TokenTree::Ident(i) => i == name,
@@ -250,6 +252,26 @@ mod tests {
             mask("fn h(&self, a: &A, b: &B) { info!(\"{a:?} {b}\"); }"),
             0
         );
+    }
+
+    #[test]
+    fn underscore_names_that_are_read_count_as_used() {
+        // The bug: `_name` was taken as unread even when the body reads it.
+        assert_eq!(
+            mask("fn h(&self, _c: &C, _ci: &CI) { f(_c.clientid(), _ci.proto_ver()) }"),
+            0
+        );
+        assert_eq!(mask("fn h(&self, _c: &C, _ci: &CI) { _ci.x(); }"), 0b01);
+        assert_eq!(mask("fn h(&self, _c: &C, _ci: &CI) {}"), 0b11);
+        // Inside a macro call, a nested block, a closure or a format string.
+        assert_eq!(mask("fn h(&self, _c: &C) { info!(\"{}\", _c); }"), 0);
+        assert_eq!(mask("fn h(&self, _c: &C) { { let f = || _c; f(); } }"), 0);
+        assert_eq!(mask("fn h(&self, _c: &C) { info!(\"{_c:?}\"); }"), 0);
+        assert_eq!(mask("fn h(&self, _c: &C) { m!(x, [_c]) }"), 0);
+        // Only what provably is not read: other patterns count as read.
+        assert_eq!(mask("fn h(&self, _: &C, (a, b): (A, B)) {}"), 0b01);
+        assert_eq!(mask("fn h(&self, c @ _: &C) {}"), 0);
+        assert_eq!(mask("fn h(&self, mut _c: C) { _c.x(); }"), 0);
     }
 
     #[test]

@@ -18,5 +18,6 @@ rustler::atoms! {
     // driver config and spec
     path, call_timeout, pool_size, failed_action, emqx_version, init_args, logger, topics,
     mode, node, calls, errors, panics, timeouts, overloads, dropped, hooks, library,
-    queue_size, overflow, drop_oldest,
+    notify_queue_size, hook_priority, mode_overrides, overflow, drop_oldest, drop_newest,
+    cut, queued, in_flight,
 }

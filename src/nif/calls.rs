@@ -13,7 +13,7 @@ use super::atoms;
 use super::dispatch::run_call;
 use super::entry::slot;
 use super::instance::HookStats;
-use super::job;
+use super::pending;
 use crate::hookpoint::HookPoint;
 use rustler::{Atom, Encoder, Env, Term};
 
@@ -33,11 +33,13 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
     };
     inst.core.stats(hook).calls.bump();
     if atoms::inline() == tag {
-        crate::erl::with_process_env(env, || run_call(env, &inst.core, hook, args))
+        crate::erl::with_process_env(env, || {
+            run_call(env, &inst.core, hook, args, Default::default())
+        })
     } else if atoms::queue() == tag {
-        inst.exec.enqueue(env, &inst.core, hook, args)
+        inst.offload.enqueue(env, &inst.core, hook, args)
     } else {
-        inst.exec.submit(env, &inst.core, hook, tag, args)
+        inst.offload.submit(env, &inst.core, hook, tag, args)
     }
 }
 
@@ -67,7 +69,7 @@ fn call_dirty_io<'a>(env: Env<'a>, hook: Term<'a>, args: Vec<Term<'a>>) -> Term<
 /// answer will be sent; `false`: the answer is already on its way (receive it).
 #[rustler::nif]
 fn cancel(env: Env, handle: Term) -> bool {
-    let Some(state) = job::get(handle) else {
+    let Some(state) = pending::get(handle) else {
         return false;
     };
     let abandoned = state.abandon();

@@ -6,9 +6,10 @@
 //! (a clear [`DecodeError`]).
 
 use super::atoms;
+use super::bounds;
 use super::term::{self, atom_name, field, map_get, Tuple};
 use crate::types::*;
-use rustler::{Atom, Binary, Term, TermType};
+use rustler::{Atom, Term, TermType};
 
 /// A term that does not have the shape the contract gives it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +58,9 @@ pub fn ensure_map(term: Term, what: &'static str) -> R<()> {
     }
 }
 
-/// An MQTT 5 properties map (`undefined` is empty).
+/// An MQTT 5 properties map (`undefined` is empty). At most
+/// [`MAX_PROPERTIES`](bounds::MAX_PROPERTIES) entries and `User-Property` pairs are
+/// kept; the rest is left out and logged.
 pub fn properties<'a>(term: Term<'a>, what: &'static str) -> R<Properties<'a>> {
     let mut props = Properties::new();
     if term::is(term, atoms::undefined()) {
@@ -68,7 +71,11 @@ pub fn properties<'a>(term: Term<'a>, what: &'static str) -> R<Properties<'a>> {
         what,
         expected: "a map",
     })?;
-    for (k, v) in iter {
+    for (i, (k, v)) in iter.enumerate() {
+        if i == bounds::MAX_PROPERTIES {
+            bounds::past_bound(what);
+            break;
+        }
         let name = atom_text(k, what)?;
         let key = match PropName::from_name(name) {
             Some(n) => PropKey::Known(n),
@@ -79,27 +86,35 @@ pub fn properties<'a>(term: Term<'a>, what: &'static str) -> R<Properties<'a>> {
     Ok(props)
 }
 
-fn prop_value(v: Term) -> PropValue {
+fn prop_value<'a>(v: Term<'a>) -> PropValue<'a> {
     if let Ok(i) = v.decode::<i64>() {
         return PropValue::Int(i);
     }
     if let Some(b) = term::binary(v) {
         return PropValue::Bin(Bytes(b));
     }
-    if let Ok(list) = v.decode::<Vec<Term>>() {
-        let pairs: Option<Vec<_>> = list
-            .into_iter()
-            .map(|p| {
-                let kv = Tuple::of(p).filter(|t| t.len() == 2)?;
-                Some((
-                    Bytes(term::binary(kv.get(0)?)?),
-                    Bytes(term::binary(kv.get(1)?)?),
-                ))
-            })
-            .collect();
-        if let Some(pairs) = pairs {
-            return PropValue::Pairs(pairs);
+    if v.get_type() == TermType::List {
+        let pair = |p: Term<'a>| {
+            let kv = Tuple::of(p).filter(|t| t.len() == 2)?;
+            Some((
+                Bytes(term::binary(kv.get(0)?)?),
+                Bytes(term::binary(kv.get(1)?)?),
+            ))
+        };
+        let mut pairs = Vec::new();
+        let mut rest = v;
+        while let Some((head, tail)) = bounds::list_cell(rest) {
+            if pairs.len() == bounds::MAX_PROPERTIES {
+                bounds::past_bound("User-Property");
+                return PropValue::Pairs(pairs);
+            }
+            match pair(head) {
+                Some(p) => pairs.push(p),
+                None => return PropValue::Other,
+            }
+            rest = tail;
         }
+        return PropValue::Pairs(pairs);
     }
     PropValue::Other
 }
@@ -164,9 +179,25 @@ pub fn subopts<'a>(term: Term<'a>) -> R<SubOpts<'a>> {
     })
 }
 
-/// A topic-filter list `[{Filter, SubOpts}]`.
+/// A topic-filter list `[{Filter, SubOpts}]` of at most
+/// [`MAX_FILTERS`](bounds::MAX_FILTERS) filters (a longer list is an error: a hook must
+/// not decide on part of a list).
 pub fn topic_filters<'a>(term: Term<'a>) -> R<Vec<TopicFilter<'a>>> {
-    let list: Vec<Term<'a>> = term.decode().or_else(|_| err("topic_filters", "a list"))?;
+    if term.get_type() != TermType::List {
+        return err("topic_filters", "a list");
+    }
+    let mut list = Vec::new();
+    let mut rest = term;
+    while let Some((head, tail)) = bounds::list_cell(rest) {
+        if list.len() == bounds::MAX_FILTERS {
+            return err(
+                "topic_filters",
+                "at most 1024 filters (the SDK's bound on one call)",
+            );
+        }
+        list.push(head);
+        rest = tail;
+    }
     list.into_iter()
         .map(|el| match Tuple::of(el).filter(|t| t.len() == 2) {
             Some(t) => Ok(TopicFilter {
@@ -187,7 +218,11 @@ pub fn sessinfo<'a>(term: Term<'a>) -> R<SessInfo<'a>> {
             what: "sessinfo.subscriptions",
             expected: "a map",
         })?;
-        for (k, v) in iter {
+        for (i, (k, v)) in iter.enumerate() {
+            if i == bounds::MAX_SUBSCRIPTIONS {
+                bounds::past_bound("sessinfo.subscriptions");
+                break;
+            }
             subscriptions.push(TopicFilter {
                 topic: text(k, "sessinfo.subscriptions key")?,
                 opts: subopts(v)?,
@@ -208,27 +243,145 @@ pub fn sessinfo<'a>(term: Term<'a>) -> R<SessInfo<'a>> {
     })
 }
 
-/// Any reason term, structurally.
+/// Any reason term, structurally, within the bounds of `bounds` (depth
+/// [`REASON_MAX_DEPTH`](super::bounds::REASON_MAX_DEPTH), terms
+/// [`REASON_MAX_TERMS`](super::bounds::REASON_MAX_TERMS), bytes per binary or text
+/// [`REASON_MAX_BYTES`](super::bounds::REASON_MAX_BYTES)): what lies past them becomes
+/// [`Reason::Truncated`] (binaries keep their first bytes), and the truncation is logged.
+/// Runs on any thread: the recursion is at most `REASON_MAX_DEPTH` deep.
 pub fn reason(term: Term) -> Reason {
-    match term.get_type() {
-        TermType::Atom => Reason::Atom(term.atom_to_string().unwrap_or_default()),
-        TermType::Integer => term
-            .decode::<i64>()
-            .map_or_else(|_| Reason::Other(format!("{term:?}")), Reason::Int),
-        TermType::Binary => Reason::Binary(
-            term.decode::<Binary>()
-                .map(|b| b.as_slice().to_vec())
-                .unwrap_or_default(),
-        ),
-        TermType::Tuple => match Tuple::of(term) {
-            Some(t) => Reason::Tuple((0..t.len()).filter_map(|i| t.get(i)).map(reason).collect()),
-            None => Reason::Other(format!("{term:?}")),
-        },
-        TermType::List => match term.decode::<Vec<Term>>() {
-            Ok(items) => Reason::List(items.into_iter().map(reason).collect()),
-            Err(_) => Reason::Other(format!("{term:?}")),
-        },
-        _ => Reason::Other(format!("{term:?}")),
+    let mut walk = ReasonWalk {
+        budget: bounds::REASON_MAX_TERMS,
+        truncated: false,
+    };
+    let r = walk.reason(term, 0);
+    if walk.truncated {
+        bounds::past_bound("a reason term");
+    }
+    r
+}
+
+struct ReasonWalk {
+    budget: usize,
+    truncated: bool,
+}
+
+impl ReasonWalk {
+    fn take(&mut self, depth: usize) -> bool {
+        if depth >= bounds::REASON_MAX_DEPTH || self.budget == 0 {
+            self.truncated = true;
+            return false;
+        }
+        self.budget -= 1;
+        true
+    }
+
+    fn reason(&mut self, term: Term, depth: usize) -> Reason {
+        if !self.take(depth) {
+            return Reason::Truncated;
+        }
+        match term.get_type() {
+            TermType::Atom => Reason::Atom(atom_name(term).unwrap_or_default().to_string()),
+            TermType::Integer => term
+                .decode::<i64>()
+                .map_or_else(|_| Reason::Other("<big integer>".into()), Reason::Int),
+            TermType::Binary => {
+                let b = term::binary(term).unwrap_or_default();
+                if b.len() > bounds::REASON_MAX_BYTES {
+                    self.truncated = true;
+                }
+                Reason::Binary(b[..b.len().min(bounds::REASON_MAX_BYTES)].to_vec())
+            }
+            TermType::Tuple => match Tuple::of(term) {
+                Some(t) => Reason::Tuple(self.items((0..t.len()).filter_map(|i| t.get(i)), depth)),
+                None => Reason::Other("<tuple>".into()),
+            },
+            TermType::List => {
+                let mut cells = Vec::new();
+                let mut rest = term;
+                while let Some((head, tail)) = bounds::list_cell(rest) {
+                    cells.push(head);
+                    if cells.len() > self.budget {
+                        break; // the items below stop at the budget anyway
+                    }
+                    rest = tail;
+                }
+                Reason::List(self.items(cells.into_iter(), depth))
+            }
+            _ => {
+                let mut text = String::new();
+                self.render(term, depth, &mut text);
+                Reason::Other(text)
+            }
+        }
+    }
+
+    /// The items of a tuple or list; a [`Reason::Truncated`] stands for the rest once
+    /// the budget is spent.
+    fn items<'a>(&mut self, terms: impl Iterator<Item = Term<'a>>, depth: usize) -> Vec<Reason> {
+        let mut out = Vec::new();
+        for t in terms {
+            if self.budget == 0 {
+                self.truncated = true;
+                out.push(Reason::Truncated);
+                break;
+            }
+            out.push(self.reason(t, depth + 1));
+        }
+        out
+    }
+
+    /// Erlang-like text for maps, floats, pids and the like, within the same bounds
+    /// (and at most `REASON_MAX_BYTES` bytes).
+    fn render(&mut self, term: Term, depth: usize, out: &mut String) {
+        use std::fmt::Write as _;
+        if out.len() >= bounds::REASON_MAX_BYTES {
+            self.truncated = true;
+            return;
+        }
+        match term.get_type() {
+            TermType::Map => {
+                out.push_str("#{");
+                if let Some(iter) = rustler::MapIterator::new(term) {
+                    for (i, (k, v)) in iter.enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        if out.len() >= bounds::REASON_MAX_BYTES || !self.take(depth + 1) {
+                            self.truncated = true;
+                            out.push_str("...");
+                            break;
+                        }
+                        let _ = write!(
+                            out,
+                            "{} => {}",
+                            self.reason(k, depth + 1),
+                            self.reason(v, depth + 1)
+                        );
+                    }
+                }
+                out.push('}');
+            }
+            TermType::Float => {
+                let _ = write!(out, "{}", term.decode::<f64>().unwrap_or(f64::NAN));
+            }
+            TermType::Pid => out.push_str("#Pid"),
+            TermType::Port => out.push_str("#Port"),
+            TermType::Ref => out.push_str("#Ref"),
+            TermType::Fun => out.push_str("#Fun"),
+            _ => {
+                let _ = write!(out, "{}", self.reason(term, depth + 1));
+            }
+        }
+        if out.len() > bounds::REASON_MAX_BYTES {
+            let mut cut = bounds::REASON_MAX_BYTES;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push_str("...");
+            self.truncated = true;
+        }
     }
 }
 
@@ -256,7 +409,8 @@ pub fn acl_result(term: Term) -> AclResult {
 pub fn auth_result(term: Term) -> R<AuthResult> {
     ensure_map(term, "auth result")?;
     Ok(AuthResult {
-        auth_result: field::atom(term, atoms::auth_result(), "auth_result"),
+        auth_result: field::atom(term, atoms::auth_result(), "auth_result")
+            .map(ConnackReason::from_atom),
         anonymous: field::boolean(term, atoms::anonymous(), "anonymous"),
         is_superuser: field::boolean(term, atoms::is_superuser(), "is_superuser"),
     })

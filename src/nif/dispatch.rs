@@ -5,9 +5,40 @@ use super::atoms;
 use super::decode::{self as d, DecodeError};
 use super::encode::{self as e, EncodeError};
 use super::instance::{Core, HookStats};
+use crate::decision::{DeliverDecision, PublishDecision};
 use crate::hookpoint::HookPoint;
-use crate::types::{ClientInfo, ConnInfo, Message};
+use crate::types::{ClientInfo, ConnInfo, ConnackReason, Message, Reason};
 use rustler::{Encoder, Env, Term};
+
+/// What the caller of a pool or queued call prepared besides the copied arguments (see
+/// `exec`): free-form terms are decoded, within their bounds, before the copy, so a deep
+/// or huge term is never copied.
+#[derive(Default)]
+pub struct Prepared {
+    /// The hook's reason argument, already decoded (its term was not copied).
+    pub reason: Option<Reason>,
+    /// The message's payload was past the iolist bounds and replaced by `<<>>` in the
+    /// copy: the hook sees an empty payload, and a decision that returns a changed
+    /// message is refused (it would carry the empty payload).
+    pub payload_elided: bool,
+}
+
+impl Prepared {
+    fn reason(&mut self, term: Term) -> Reason {
+        self.reason.take().unwrap_or_else(|| d::reason(term))
+    }
+
+    fn check_message_change(&self, changes: bool) -> Result<(), CallError> {
+        if self.payload_elided && changes {
+            return Err(CallError::Encode(EncodeError(
+                "the message's payload was past the SDK's bounds and was not copied to the \
+                 worker, so the message cannot be changed here"
+                    .into(),
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// Why a call produced no decision.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +60,7 @@ pub fn dispatch<'a>(
     core: &Core,
     hook: HookPoint,
     args: &[Term<'a>],
+    mut prepared: Prepared,
 ) -> Result<Term<'a>, CallError> {
     let h = &*core.hooks;
     let ok = || super::atoms::ok().encode(env);
@@ -42,7 +74,7 @@ pub fn dispatch<'a>(
         }
         (ClientConnack, [conninfo, rc, props]) => {
             let ci = ConnInfo::new(*conninfo)?;
-            let rc = d::atom_text(*rc, "client.connack rc")?;
+            let rc = ConnackReason::from_atom(d::atom_text(*rc, "client.connack rc")?);
             let p = d::properties(*props, "client.connack props")?;
             let decision = user(|| h.client_connack(&ci, rc, &p))?;
             e::connack(env, &decision, *props)?
@@ -54,14 +86,14 @@ pub fn dispatch<'a>(
         }
         (ClientDisconnected, [clientinfo, reason, conninfo]) => {
             let (cl, ci) = (ClientInfo::new(*clientinfo)?, ConnInfo::new(*conninfo)?);
-            let r = d::reason(*reason);
+            let r = prepared.reason(*reason);
             user(|| h.client_disconnected(&cl, &r, &ci))?;
             ok()
         }
         (ClientAuthenticate, [clientinfo, acc]) => {
             let cl = ClientInfo::new(*clientinfo)?;
             let result = d::auth_result(*acc)?;
-            let decision = user(|| h.client_authenticate(&cl, &result))?;
+            let decision = user(|| h.client_authenticate(&cl, result))?;
             e::auth(env, decision, *acc)?
         }
         (ClientCheckAcl, [clientinfo, pubsub, topic, acc]) => {
@@ -110,18 +142,27 @@ pub fn dispatch<'a>(
         }
         (SessionTerminated, [clientinfo, reason, sessinfo]) => {
             let (cl, si) = (ClientInfo::new(*clientinfo)?, d::sessinfo(*sessinfo)?);
-            let r = d::reason(*reason);
+            let r = prepared.reason(*reason);
             user(|| h.session_terminated(&cl, &r, &si))?;
             ok()
         }
         (MessagePublish, [msg]) => {
             let m = Message::new(*msg)?;
             let decision = user(|| h.message_publish(&m))?;
+            prepared.check_message_change(match &decision {
+                PublishDecision::Abstain => false,
+                PublishDecision::Change(c) => !c.is_empty(),
+                PublishDecision::Deny => true,
+            })?;
             e::publish(env, &decision, *msg)?
         }
         (MessageDelivered, [clientinfo, msg]) => {
             let (cl, m) = (ClientInfo::new(*clientinfo)?, Message::new(*msg)?);
             let decision = user(|| h.message_delivered(&cl, &m))?;
+            prepared.check_message_change(match &decision {
+                DeliverDecision::Abstain => false,
+                DeliverDecision::Change(c) => !c.is_empty(),
+            })?;
             e::delivered(env, &decision, *msg)?
         }
         (MessageAcked, [clientinfo, msg]) => {
@@ -131,7 +172,7 @@ pub fn dispatch<'a>(
         }
         (MessageDropped, [msg, node, reason]) => {
             let m = Message::new(*msg)?;
-            let (n, r) = (d::node(*node), d::reason(*reason));
+            let (n, r) = (d::node(*node), prepared.reason(*reason));
             user(|| h.message_dropped(&m, n, &r))?;
             ok()
         }
@@ -150,8 +191,14 @@ fn user<T>(f: impl FnOnce() -> T) -> Result<T, CallError> {
 }
 
 /// Runs one call and returns what EMQX expects, or `{error, Kind, Message}` (counted).
-pub fn run_call<'a>(env: Env<'a>, core: &Core, hook: HookPoint, args: &[Term<'a>]) -> Term<'a> {
-    match dispatch(env, core, hook, args) {
+pub fn run_call<'a>(
+    env: Env<'a>,
+    core: &Core,
+    hook: HookPoint,
+    args: &[Term<'a>],
+    prepared: Prepared,
+) -> Term<'a> {
+    match dispatch(env, core, hook, args, prepared) {
         Ok(result) => result,
         Err(err) => failed(env, core, hook, args, err),
     }

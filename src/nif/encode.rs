@@ -153,12 +153,12 @@ pub fn changed_message<'a>(env: Env<'a>, msg: Term<'a>, change: &MessageChange) 
 /// `message.publish` (contract 3.16).
 pub fn publish<'a>(env: Env<'a>, decision: &PublishDecision, msg: Term<'a>) -> R<'a> {
     match decision {
-        PublishDecision::Continue => Ok(ok(env)),
-        PublishDecision::Modify(change) if change.is_empty() => Ok(ok(env)),
-        PublishDecision::Modify(change) => {
+        PublishDecision::Abstain => Ok(ok(env)),
+        PublishDecision::Change(change) if change.is_empty() => Ok(ok(env)),
+        PublishDecision::Change(change) => {
             Ok(tagged(env, atoms::ok(), changed_message(env, msg, change)?))
         }
-        PublishDecision::Cancel => {
+        PublishDecision::Deny => {
             let mut f = message_fields(env, msg)?;
             f[5] = put(f[5], atoms::allow_publish(), false)?;
             Ok(tagged(
@@ -173,9 +173,9 @@ pub fn publish<'a>(env: Env<'a>, decision: &PublishDecision, msg: Term<'a>) -> R
 /// `message.delivered` (contract 3.17).
 pub fn delivered<'a>(env: Env<'a>, decision: &DeliverDecision, msg: Term<'a>) -> R<'a> {
     match decision {
-        DeliverDecision::Continue => Ok(ok(env)),
-        DeliverDecision::Modify(change) if change.is_empty() => Ok(ok(env)),
-        DeliverDecision::Modify(change) => {
+        DeliverDecision::Abstain => Ok(ok(env)),
+        DeliverDecision::Change(change) if change.is_empty() => Ok(ok(env)),
+        DeliverDecision::Change(change) => {
             Ok(tagged(env, atoms::ok(), changed_message(env, msg, change)?))
         }
     }
@@ -190,8 +190,8 @@ pub fn filters<'a>(
     subscribe: bool,
 ) -> R<'a> {
     let changes = match decision {
-        FilterDecision::Keep => return Ok(ok(env)),
-        FilterDecision::Replace(changes) => changes,
+        FilterDecision::Abstain => return Ok(ok(env)),
+        FilterDecision::Change(changes) => changes,
     };
     let original: Vec<Term<'a>> = list
         .decode()
@@ -234,12 +234,10 @@ pub fn filters<'a>(
 /// `client.connect` (contract 3.2).
 pub fn connect<'a>(env: Env<'a>, decision: &ConnectDecision, props: Term<'a>) -> R<'a> {
     match decision {
-        ConnectDecision::Continue => Ok(ok(env)),
-        ConnectDecision::SetProperties(p) => {
-            Ok(tagged(env, atoms::ok(), put_properties(env, props, p)?))
-        }
-        ConnectDecision::Reject(code) => {
-            Ok((atoms::stop(), (atoms::error(), *code as u8 as i64)).encode(env))
+        ConnectDecision::Abstain => Ok(ok(env)),
+        ConnectDecision::Change(p) => Ok(tagged(env, atoms::ok(), put_properties(env, props, p)?)),
+        ConnectDecision::Deny(reason) => {
+            Ok((atoms::stop(), (atoms::error(), i64::from(reason.code()))).encode(env))
         }
     }
 }
@@ -247,9 +245,7 @@ pub fn connect<'a>(env: Env<'a>, decision: &ConnectDecision, props: Term<'a>) ->
 /// `client.connack` (contract 3.3).
 pub fn connack<'a>(env: Env<'a>, decision: &ConnackDecision, props: Term<'a>) -> R<'a> {
     match decision {
-        ConnackDecision::Continue => Ok(ok(env)),
-        ConnackDecision::SetProperties(p) => {
-            Ok(tagged(env, atoms::ok(), put_properties(env, props, p)?))
-        }
+        ConnackDecision::Abstain => Ok(ok(env)),
+        ConnackDecision::Change(p) => Ok(tagged(env, atoms::ok(), put_properties(env, props, p)?)),
     }
 }

@@ -84,7 +84,7 @@ unsafe extern "C" fn load(
     priv_data: *mut *mut c_void,
     _info: ErlNifTerm,
 ) -> c_int {
-    if !super::pin::pin_library() || !super::job::open_type(env) {
+    if !super::pin::pin_library() || !super::pending::open_type(env) {
         return 1;
     }
     let slot = Box::new(Slot {

@@ -1,7 +1,7 @@
 //! A started hook library: the user's value and its counters (`Core`, shared with the
 //! worker threads) and the workers themselves (`Executor`).
 
-use super::exec::Executor;
+use super::offload::Executor;
 use crate::counter::Counter;
 use crate::hookpoint::HookPoint;
 use crate::hooks::Hooks;
@@ -63,14 +63,14 @@ pub struct Instance {
     /// Shared with the workers.
     pub core: Arc<Core>,
     /// The pools and notification shards.
-    pub exec: Executor,
+    pub offload: Executor,
 }
 
 impl Instance {
     /// Stops the workers (queued notifications get a few seconds to run) and then runs
     /// the library's `terminate`, with panics contained.
     pub fn shutdown(&self) {
-        self.exec.shutdown(&self.core);
+        self.offload.shutdown(&self.core);
         if let Err(msg) = crate::panic::contain(|| self.core.hooks.terminate()) {
             tracing::error!("terminate panicked: {msg}");
         }

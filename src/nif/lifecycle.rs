@@ -4,14 +4,14 @@
 
 use super::atoms;
 use super::entry::{library, slot};
-use super::exec::Executor;
 use super::instance::{Core, Instance};
-use crate::config::{Config, FailedAction};
-use crate::exec::Overflow;
-use crate::hookpoint::HookKind;
+use super::offload::Executor;
+use crate::config::{Config, FailedAction, Overflow};
+use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::{HookSpec, Mode};
 use crate::topic::validate_filter;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, Term};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,48 +23,79 @@ fn get_bin(map: Term, key: Atom) -> Option<String> {
         .map(|b| String::from_utf8_lossy(b.as_slice()).into_owned())
 }
 
+/// The value under `key`, which the driver always sends (the SDK has no defaults of its
+/// own: they are the plugin's, in `emqx_rust_hook.hrl`).
+fn required<'a>(map: Term<'a>, key: Atom, name: &str) -> Result<Term<'a>, String> {
+    map.map_get(key)
+        .map_err(|_| format!("config: {name} is missing"))
+}
+
+fn positive(map: Term, key: Atom, name: &str) -> Result<usize, String> {
+    required(map, key, name)?
+        .decode::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("config: {name} must be an integer >= 1"))
+}
+
+fn one_of<T: Copy>(map: Term, key: Atom, name: &str, values: &[(Atom, T)]) -> Result<T, String> {
+    let t = required(map, key, name)?;
+    values
+        .iter()
+        .find(|(a, _)| *a == t)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| format!("config: {name} has an unknown value"))
+}
+
 fn config_from(map: Term) -> Result<Config, String> {
-    let mut c = Config {
-        path: get_bin(map, atoms::path())
-            .ok_or("config: path must be a binary")?
-            .into(),
-        ..Config::default()
-    };
-    if let Ok(t) = map.map_get(atoms::call_timeout()) {
-        c.call_timeout = Duration::from_millis(
-            t.decode::<u64>()
-                .map_err(|_| "config: call_timeout must be ms")?,
-        );
+    let path = get_bin(map, atoms::path()).ok_or("config: path must be a binary")?;
+    let call_timeout = required(map, atoms::call_timeout(), "call_timeout")?
+        .decode::<u64>()
+        .map_err(|_| "config: call_timeout must be a duration in ms")?;
+    let hook_priority = required(map, atoms::hook_priority(), "hook_priority")?
+        .decode::<i64>()
+        .map_err(|_| "config: hook_priority must be an integer")?;
+    let failed_action = one_of(
+        map,
+        atoms::failed_action(),
+        "failed_action",
+        &[
+            (atoms::ignore(), FailedAction::Ignore),
+            (atoms::deny(), FailedAction::Deny),
+        ],
+    )?;
+    let overflow = one_of(
+        map,
+        atoms::overflow(),
+        "overflow",
+        &[
+            (atoms::drop_newest(), Overflow::DropNewest),
+            (atoms::drop_oldest(), Overflow::DropOldest),
+        ],
+    )?;
+    let mut modes = BTreeMap::new();
+    if let Ok(overrides) = map.map_get(atoms::mode_overrides()) {
+        let iter =
+            rustler::MapIterator::new(overrides).ok_or("config: mode_overrides must be a map")?;
+        for (k, v) in iter {
+            let hook = k
+                .atom_to_string()
+                .ok()
+                .and_then(|h| HookPoint::from_name(&h))
+                .ok_or_else(|| format!("config: mode.{k:?}: not a hookpoint"))?;
+            let mode = [Mode::Inline, Mode::Pool, Mode::Queue]
+                .into_iter()
+                .find(|m| v.atom_to_string().is_ok_and(|a| a == m.as_atom()))
+                .ok_or_else(|| {
+                    format!(
+                        "mode.{} = {v:?}: the mode is inline, pool or queue",
+                        hook.method()
+                    )
+                })?;
+            modes.insert(hook, mode);
+        }
     }
-    if let Ok(t) = map.map_get(atoms::pool_size()) {
-        c.pool_size = t
-            .decode::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or("config: pool_size must be >= 1")?;
-    }
-    if let Ok(t) = map.map_get(atoms::failed_action()) {
-        c.failed_action = if atoms::deny() == t {
-            FailedAction::Deny
-        } else {
-            FailedAction::Ignore
-        };
-    }
-    if let Ok(t) = map.map_get(atoms::queue_size()) {
-        c.queue_size = t
-            .decode::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or("config: queue_size must be >= 1")?;
-    }
-    if let Ok(t) = map.map_get(atoms::overflow()) {
-        c.overflow = if atoms::drop_oldest() == t {
-            Overflow::DropOldest
-        } else {
-            Overflow::DropNewest
-        };
-    }
-    c.emqx_version = get_bin(map, atoms::emqx_version()).unwrap_or_default();
+    let mut init = BTreeMap::new();
     if let Ok(args) = map.map_get(atoms::init_args()) {
         let iter = rustler::MapIterator::new(args).ok_or("config: init_args must be a map")?;
         for (k, v) in iter {
@@ -74,13 +105,24 @@ fn config_from(map: Term) -> Result<Config, String> {
             let v = v
                 .decode::<Binary>()
                 .map_err(|_| "config: init_args values must be binaries")?;
-            c.args.insert(
+            init.insert(
                 String::from_utf8_lossy(k.as_slice()).into_owned(),
                 String::from_utf8_lossy(v.as_slice()).into_owned(),
             );
         }
     }
-    Ok(c)
+    Ok(Config {
+        path: path.into(),
+        call_timeout: Duration::from_millis(call_timeout),
+        hook_priority,
+        pool_size: positive(map, atoms::pool_size(), "pool_size")?,
+        failed_action,
+        notify_queue_size: positive(map, atoms::notify_queue_size(), "notify_queue_size")?,
+        overflow,
+        modes,
+        emqx_version: get_bin(map, atoms::emqx_version()).unwrap_or_default(),
+        init,
+    })
 }
 
 fn check_specs(specs: &[HookSpec]) -> Result<(), String> {
@@ -110,19 +152,44 @@ fn check_specs(specs: &[HookSpec]) -> Result<(), String> {
     Ok(())
 }
 
-/// Fills in the default mode of each hook: the pool for hooks that decide, the
-/// notification queue for the others.
-fn resolve_modes(specs: &[HookSpec]) -> Vec<HookSpec> {
-    specs
+/// The mode of each hook: the operator's `mode.<hook>` when set, else the library's
+/// `#[hook(...)]`, else the default for its kind (the pool for hooks that decide, the
+/// notification queue for the others). Any hook may run inline or queued; a
+/// notification cannot use the pool (nothing waits for its answer). An override of a
+/// hook the library does not implement is refused too: it would have no effect.
+fn resolve_modes(specs: &[HookSpec], config: &Config) -> Result<Vec<HookSpec>, String> {
+    for (hook, mode) in &config.modes {
+        let refuse = |why: String| {
+            Err(format!(
+                "exhook.drivers.rust.mode.{} = {}: {why}",
+                hook.method(),
+                mode.as_atom()
+            ))
+        };
+        if !specs.iter().any(|s| s.hook == *hook) {
+            return refuse(format!("the library does not implement {hook}"));
+        }
+        if hook.kind() == HookKind::Notify && *mode == Mode::Pool {
+            return refuse(format!(
+                "{hook} is a notification, which runs inline or queue, not pool"
+            ));
+        }
+    }
+    Ok(specs
         .iter()
         .map(|s| HookSpec {
-            mode: Some(s.mode.unwrap_or(match s.hook.kind() {
-                HookKind::Fold => Mode::Pool,
-                HookKind::Notify => Mode::Queue,
-            })),
+            mode: Some(
+                config
+                    .mode(s.hook)
+                    .or(s.mode)
+                    .unwrap_or(match s.hook.kind() {
+                        HookKind::Fold => Mode::Pool,
+                        HookKind::Notify => Mode::Queue,
+                    }),
+            ),
             ..*s
         })
-        .collect()
+        .collect())
 }
 
 fn spec_term<'a>(env: Env<'a>, s: &HookSpec) -> Term<'a> {
@@ -164,22 +231,30 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     if let Err(e) = check_specs(lib.specs) {
         return fail(e);
     }
+    let specs = match resolve_modes(lib.specs, &config) {
+        Ok(specs) => specs,
+        Err(e) => return fail(e),
+    };
     let _lifecycle = slot.lifecycle.lock();
     if slot.instance.load().is_some() {
         return fail("already started".into());
     }
-    let built = match crate::panic::contain(|| (lib.factory)(&config)) {
+    // `init` runs on this dirty I/O scheduler: `erl::send` needs the calling process's env.
+    let built = match crate::erl::with_process_env(env, || {
+        crate::panic::contain(|| (lib.factory)(&config))
+    }) {
         Ok(Ok(hooks)) => hooks,
         Ok(Err(e)) => return fail(format!("{} init failed: {e}", lib.type_name)),
         Err(panic) => return fail(format!("{} init panicked: {panic}", lib.type_name)),
     };
-    let core = Arc::new(Core::new(built, resolve_modes(lib.specs)));
-    let exec = match Executor::start(&core, &config) {
-        Ok(exec) => exec,
+    let core = Arc::new(Core::new(built, specs));
+    let offload = match Executor::start(&core, &config) {
+        Ok(offload) => offload,
         Err(e) => return fail(format!("cannot start worker threads: {e}")),
     };
     let specs: Vec<Term> = core.specs.iter().map(|s| spec_term(env, s)).collect();
-    slot.instance.store(Some(Arc::new(Instance { core, exec })));
+    slot.instance
+        .store(Some(Arc::new(Instance { core, offload })));
     (atoms::ok(), specs).encode(env)
 }
 
@@ -190,7 +265,8 @@ const STOP_WAIT: Duration = Duration::from_secs(5);
 #[rustler::nif(schedule = "DirtyIo")]
 fn stop(env: Env) -> Atom {
     if let Some(slot) = slot(env) {
-        slot.stop(STOP_WAIT);
+        // `terminate` runs on this dirty I/O scheduler (see `start`).
+        crate::erl::with_process_env(env, || slot.stop(STOP_WAIT));
     }
     atoms::ok()
 }
@@ -216,4 +292,25 @@ fn stats(env: Env) -> Term {
         }
     }
     map
+}
+
+/// `log_handled(N) -> ok`: the plugin's logger process wrote `N` lines of the library's
+/// log (they left its mailbox), so the log thread may send that many more.
+#[rustler::nif]
+fn log_handled(n: usize) -> Atom {
+    crate::log::handled(n);
+    atoms::ok()
+}
+
+/// `log_stats() -> #{dropped, cut, queued, in_flight}`: the log's counters (see
+/// `crate::log`).
+#[rustler::nif]
+fn log_stats(env: Env) -> Term {
+    let s = crate::log::stats();
+    rustler::term_map!(env, {
+        atoms::dropped() => s.dropped,
+        atoms::cut() => s.cut,
+        atoms::queued() => s.queued,
+        atoms::in_flight() => s.in_flight,
+    })
 }

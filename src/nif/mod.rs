@@ -4,21 +4,23 @@
 //!   state; `pin` keeps a loaded library mapped.
 //! - `lifecycle`: `start/1`, `stop/0`, `stats/0`; `instance`: the started library.
 //! - `calls`: the hook NIFs; `dispatch`: one hook call (decode, user code, encode).
-//! - `exec`: hook calls on the SDK's workers; `job`: the cancellable pool-call handle.
+//! - `offload`: hook calls copied to the SDK's workers (`crate::workers`); `pending`: the
+//!   cancellable handle of a pool call.
 //! - `term`: fast term reads; `decode`/`encode`: terms to values and decisions to terms;
 //!   `atoms`: the atoms the SDK uses.
 //!
 //! The typed views in `crate::types` read their fields through `term`.
 
 pub mod atoms;
+pub mod bounds;
 pub mod calls;
 pub mod decode;
 pub mod dispatch;
 pub mod encode;
 pub mod entry;
-pub mod exec;
 pub mod instance;
-pub mod job;
 pub mod lifecycle;
+pub mod offload;
+pub mod pending;
 pub mod pin;
 pub mod term;

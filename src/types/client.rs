@@ -3,7 +3,7 @@
 //! Absent and `undefined` fields are `None`; other map keys stay in the term EMQX gets
 //! back.
 
-use super::{socket_addr, Bytes, Password, Properties};
+use super::{socket_addr, Bytes, ConnackReason, Password, Properties, Protocol, Zone};
 use crate::nif::atoms;
 use crate::nif::decode::{ensure_map, DecodeError};
 use crate::nif::term::{self, field, Held};
@@ -199,14 +199,14 @@ impl<'a> ClientInfo<'a> {
         self.held.get()
     }
 
-    /// `zone`, e.g. `external` (`None` when 4.3+ leaves it `undefined`).
-    pub fn zone(&self) -> Option<&'static str> {
-        field::atom(self.map(), atoms::zone(), "clientinfo.zone")
+    /// `zone`, e.g. [`Zone::External`] (`None` when 4.3+ leaves it `undefined`).
+    pub fn zone(&self) -> Option<Zone> {
+        field::atom(self.map(), atoms::zone(), "clientinfo.zone").map(Zone::from_atom)
     }
 
-    /// `protocol`: `mqtt`, or a gateway's name.
-    pub fn protocol(&self) -> Option<&'static str> {
-        field::atom(self.map(), atoms::protocol(), "clientinfo.protocol")
+    /// `protocol`: [`Protocol::Mqtt`], or a gateway's.
+    pub fn protocol(&self) -> Option<Protocol> {
+        field::atom(self.map(), atoms::protocol(), "clientinfo.protocol").map(Protocol::from_atom)
     }
 
     /// `peerhost` (IPv4-mapped IPv6 normalised).
@@ -257,8 +257,9 @@ impl<'a> ClientInfo<'a> {
     }
 
     /// `auth_result`, merged in after authentication.
-    pub fn auth_result(&self) -> Option<&'static str> {
+    pub fn auth_result(&self) -> Option<ConnackReason> {
         field::atom(self.map(), atoms::auth_result(), "clientinfo.auth_result")
+            .map(ConnackReason::from_atom)
     }
 
     /// `cn` from the client certificate.

@@ -1,8 +1,8 @@
-//! The `#message{}` record (contract 2.5), as a view over EMQX's tuple: the topic and
-//! the payload are checked and borrowed when the view is made, every other field is read
-//! when its accessor is called.
+//! The `#message{}` record (contract 2.5), as a view over EMQX's tuple: the topic is
+//! checked and borrowed when the view is made, every other field is read when its
+//! accessor is called (an iolist payload is flattened only when `payload()` is called).
 
-use super::{Bytes, MessageId, Properties, QoS};
+use super::{Bytes, MessageId, Properties, Protocol, QoS};
 use crate::nif::atoms;
 use crate::nif::decode::DecodeError;
 use crate::nif::term::{self, field, Held, Tuple};
@@ -55,8 +55,9 @@ impl<'a> Headers<'a> {
     }
 
     /// `protocol` of the publishing client.
-    pub fn protocol(&self) -> Option<&'static str> {
+    pub fn protocol(&self) -> Option<Protocol> {
         field::atom(self.map(), atoms::protocol(), "message.headers.protocol")
+            .map(Protocol::from_atom)
     }
 
     /// `username` of the publishing client.
@@ -117,12 +118,13 @@ impl<'a> Headers<'a> {
 pub struct Message<'a> {
     fields: Tuple<'a>,
     topic: &'a str,
-    payload: &'a [u8],
+    /// The payload when it is a binary (as EMQX passes it); `None` for iodata, which
+    /// `payload()` flattens when called.
+    payload: Option<&'a [u8]>,
 }
 
 impl<'a> Message<'a> {
-    /// A view of a `#message{}` record: checks the tag, the arity, the topic (UTF-8) and
-    /// the payload (a binary, or iodata that is flattened once).
+    /// A view of a `#message{}` record: checks the tag, the arity and the topic (UTF-8).
     pub(crate) fn new(term: Term<'a>) -> Result<Self, DecodeError> {
         let bad = |what, expected| DecodeError { what, expected };
         let fields = Tuple::of(term)
@@ -137,13 +139,7 @@ impl<'a> Message<'a> {
             .ok_or(bad("message.topic", "a binary"))?;
         let topic =
             std::str::from_utf8(topic).map_err(|_| bad("message.topic", "a UTF-8 binary"))?;
-        let payload_term = fields.get(7).ok_or(bad("message.payload", "a binary"))?;
-        let payload = match term::binary(payload_term) {
-            Some(p) => p,
-            None => Binary::from_iolist(payload_term)
-                .map_err(|_| bad("message.payload", "a binary or iolist"))?
-                .as_slice(),
-        };
+        let payload = fields.get(7).and_then(term::binary);
         Ok(Message {
             fields,
             topic,
@@ -224,9 +220,30 @@ impl<'a> Message<'a> {
         self.topic
     }
 
-    /// `payload`.
+    /// `payload`. EMQX passes a binary, which is borrowed. An iolist (which plugins may
+    /// build) is flattened on each call, when it has at most 65,536 elements nested at
+    /// most 64 deep; any other payload reads as empty, and is logged.
     pub fn payload(&self) -> Bytes<'a> {
-        Bytes(self.payload)
+        if let Some(p) = self.payload {
+            return Bytes(p);
+        }
+        let Some(t) = self.fields.get(7) else {
+            return Bytes(&[]);
+        };
+        if !crate::nif::bounds::iolist_within_bounds(t) {
+            term::malformed(
+                "message.payload",
+                "a binary, or an iolist within the SDK's bounds",
+            );
+            return Bytes(&[]);
+        }
+        match Binary::from_iolist(t) {
+            Ok(b) => Bytes(b.as_slice()),
+            Err(_) => {
+                term::malformed("message.payload", "a binary or an iolist");
+                Bytes(&[])
+            }
+        }
     }
 
     /// `timestamp`, ms since the epoch.
@@ -273,7 +290,7 @@ impl fmt::Debug for Message<'_> {
             .field("qos", &self.qos())
             .field("from", &self.from())
             .field("topic", &self.topic)
-            .field("payload_len", &self.payload.len())
+            .field("payload_len", &self.payload().len())
             .field("timestamp", &self.timestamp())
             .finish_non_exhaustive()
     }

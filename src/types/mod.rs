@@ -26,6 +26,7 @@ mod client;
 mod id;
 #[cfg(not(test))]
 mod message;
+mod names;
 mod properties;
 mod reason;
 mod session;
@@ -37,6 +38,7 @@ pub use client::{ClientInfo, ConnInfo, PeerCert, SockType};
 pub use id::MessageId;
 #[cfg(not(test))]
 pub use message::{Flags, Headers, Message, Publisher};
+pub use names::{ConnackReason, Protocol, Zone};
 pub use properties::{NewProperty, PropKey, PropKind, PropName, PropValue, Properties};
 pub use reason::{AclResult, AuthResult, PubSub, QoS, Reason};
 pub use session::{SessInfo, SubOpts, TopicFilter};

@@ -94,7 +94,9 @@ pub enum PropValue<'a> {
     Other,
 }
 
-/// A received properties map. Keys EMQX does not know are kept by name.
+/// A received properties map. Keys EMQX does not know are kept by name. At most 1,024
+/// entries, and 1,024 `User-Property` pairs, are kept (the rest is left out and logged),
+/// so reading properties costs a bounded time whatever a client sends.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Properties<'a> {
     entries: Vec<(PropKey, PropValue<'a>)>,

@@ -38,7 +38,8 @@ pub struct TopicFilter<'a> {
 /// The session summary passed to the `session.*` hooks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SessInfo<'a> {
-    /// `subscriptions`: mounted filter to stored options.
+    /// `subscriptions`: mounted filter to stored options (at most 1,024 are decoded; the
+    /// rest is left out and logged).
     pub subscriptions: Vec<TopicFilter<'a>>,
     /// `upgrade_qos`.
     pub upgrade_qos: bool,

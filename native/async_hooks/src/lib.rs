@@ -17,7 +17,7 @@ impl Hooks for AsyncHooks {
         Ok(AsyncHooks)
     }
 
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         let wait = match client.username().and_then(|u| u.as_str()) {
             Some("slow") => Duration::from_secs(2),
             _ => Duration::from_millis(1),
@@ -28,7 +28,7 @@ impl Hooks for AsyncHooks {
         }) {
             Ok(decision) => decision,
             Err(BlockOnError::DeadlinePassed) => AuthDecision::Abstain,
-            Err(BlockOnError::NotOnWorker) => AuthDecision::Deny(DenyReason::ServerUnavailable),
+            Err(BlockOnError::NotOnWorker) => AuthDecision::Deny(AuthDenyReason::ServerUnavailable),
         }
     }
 

@@ -20,7 +20,7 @@ impl Hooks for BenchPoolHooks {
     }
 
     #[hook(pool)]
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         decide::authenticate(client)
     }
 

@@ -13,7 +13,7 @@ pub fn authenticate(client: &ClientInfo) -> AuthDecision {
     if has_username(client) {
         AuthDecision::Allow
     } else {
-        AuthDecision::Deny(DenyReason::NotAuthorized)
+        AuthDecision::Deny(AuthDenyReason::NotAuthorized)
     }
 }
 
@@ -29,9 +29,9 @@ pub fn check_acl(client: &ClientInfo) -> AclDecision {
 /// `message.publish`: continue unless the topic starts with `deny/`.
 pub fn publish(message: &Message) -> PublishDecision {
     if message.topic().starts_with("deny/") {
-        PublishDecision::Cancel
+        PublishDecision::Deny
     } else {
-        PublishDecision::Continue
+        PublishDecision::Abstain
     }
 }
 

@@ -16,7 +16,7 @@ impl Hooks for BenchHooks {
     }
 
     #[hook(inline)]
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         decide::authenticate(client)
     }
 

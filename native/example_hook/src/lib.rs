@@ -1,4 +1,5 @@
-//! The example hook library: logs connects and publishes, allows logins with a
+//! The example hook library: logs connects and publishes (a publish as its topic, its
+//! payload's size and a short escaped preview of the payload), allows logins with a
 //! non-empty client id, and denies ACL checks for clients without a username.
 
 use emqx_rust_hook::prelude::*;
@@ -12,7 +13,7 @@ impl Hooks for Example {
     fn init(config: &Config) -> Result<Self, InitError> {
         info!(
             "example hook library started (EMQX {})",
-            config.emqx_version
+            config.emqx_version()
         );
         Ok(Example)
     }
@@ -23,7 +24,7 @@ impl Hooks for Example {
             conninfo.clientid(),
             conninfo.peername()
         );
-        ConnectDecision::Continue
+        ConnectDecision::Abstain
     }
 
     fn client_connected(&self, client: &ClientInfo, _conninfo: &ConnInfo) {
@@ -34,9 +35,9 @@ impl Hooks for Example {
         );
     }
 
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         if client.clientid().is_empty() {
-            AuthDecision::Deny(DenyReason::NotAuthorized)
+            AuthDecision::Deny(AuthDenyReason::NotAuthorized)
         } else {
             AuthDecision::Allow
         }
@@ -56,11 +57,29 @@ impl Hooks for Example {
     }
 
     fn message_publish(&self, message: &Message) -> PublishDecision {
+        let payload = message.payload();
         info!(
-            "publish: topic={} payload={}",
+            "publish: topic={} payload={} ({} bytes)",
             message.topic(),
-            message.payload()
+            preview(payload.as_bytes()),
+            payload.len()
         );
-        PublishDecision::Continue
+        PublishDecision::Abstain
     }
+}
+
+/// How many payload bytes a log line shows.
+const PREVIEW_BYTES: usize = 64;
+
+/// The first [`PREVIEW_BYTES`] bytes of `payload`, quoted, with anything that is not
+/// printable ASCII escaped (`\n`, `\xff`...), and `...` when there is more: payloads are
+/// client data, and a log line must stay short and printable.
+fn preview(payload: &[u8]) -> String {
+    let shown = &payload[..payload.len().min(PREVIEW_BYTES)];
+    let more = if payload.len() > PREVIEW_BYTES {
+        "..."
+    } else {
+        ""
+    };
+    format!("\"{}\"{more}", shown.escape_ascii())
 }

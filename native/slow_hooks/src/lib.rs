@@ -75,7 +75,7 @@ impl Hooks for SlowHooks {
         })
     }
 
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         match client.username().and_then(|u| u.as_str()) {
             Some("slow") => {
                 std::thread::sleep(self.sleep);
@@ -117,7 +117,7 @@ impl Hooks for SlowHooks {
         if message.topic().starts_with("slow/") {
             std::thread::sleep(self.sleep);
         }
-        PublishDecision::Continue
+        PublishDecision::Abstain
     }
 
     fn client_connected(&self, client: &ClientInfo, conninfo: &ConnInfo) {
@@ -146,7 +146,7 @@ impl Hooks for SlowHooks {
         }
         let _ = erl::send("rust_hook_probe", &(client.clientid(), message.topic()));
         // Ignored: a queued hook observes, it cannot change the message.
-        DeliverDecision::Modify(MessageChange::payload(b"ignored".to_vec()))
+        DeliverDecision::Change(MessageChange::payload(b"ignored".to_vec()))
     }
 
     fn session_created(&self, client: &ClientInfo, _sessinfo: &SessInfo) {

@@ -35,7 +35,7 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     props: Option<&'a Properties<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    rc: Option<&'a str>,
+    rc: Option<ConnackReason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,13 +125,18 @@ impl Hooks for TestHooks {
             ..Default::default()
         });
         if conninfo.clientid() == "reject_me" {
-            ConnectDecision::Reject(ConnectRejection::NotAuthorized)
+            ConnectDecision::Deny(ConnectDenyReason::NotAuthorized)
         } else {
-            ConnectDecision::Continue
+            ConnectDecision::Abstain
         }
     }
 
-    fn client_connack(&self, conninfo: &ConnInfo, rc: &str, props: &Properties) -> ConnackDecision {
+    fn client_connack(
+        &self,
+        conninfo: &ConnInfo,
+        rc: ConnackReason,
+        props: &Properties,
+    ) -> ConnackDecision {
         report(Report {
             hook: "client.connack",
             conninfo: Some(*conninfo),
@@ -139,7 +144,7 @@ impl Hooks for TestHooks {
             props: Some(props),
             ..Default::default()
         });
-        ConnackDecision::SetProperties(vec![NewProperty::UserProperties(vec![(
+        ConnackDecision::Change(vec![NewProperty::UserProperties(vec![(
             b"hook".to_vec(),
             b"rust".to_vec(),
         )])])
@@ -164,12 +169,12 @@ impl Hooks for TestHooks {
         });
     }
 
-    fn client_authenticate(&self, clientinfo: &ClientInfo, result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, clientinfo: &ClientInfo, result: AuthResult) -> AuthDecision {
         report(Report {
             hook: "client.authenticate",
             clientinfo: Some(*clientinfo),
             password: clientinfo.password().map(|p| Bytes(p.expose())),
-            auth: Some(result),
+            auth: Some(&result),
             ..Default::default()
         });
         if clientinfo.clientid() == "panic_auth" {
@@ -179,7 +184,7 @@ impl Hooks for TestHooks {
         match (clientinfo.username().and_then(|u| u.as_str()), password) {
             (Some("super"), _) => AuthDecision::AllowSuperuser,
             (_, Some(b"secret")) => AuthDecision::Allow,
-            (_, Some(b"wrong")) => AuthDecision::Deny(DenyReason::BadUsernameOrPassword),
+            (_, Some(b"wrong")) => AuthDecision::Deny(AuthDenyReason::BadUsernameOrPassword),
             _ => AuthDecision::Abstain,
         }
     }
@@ -221,7 +226,7 @@ impl Hooks for TestHooks {
             .iter()
             .any(|f| matches!(f.topic, "rewrite/me" | "qos0/me" | "drop/me"))
         {
-            return FilterDecision::Keep;
+            return FilterDecision::Abstain;
         }
         let changes = filters
             .iter()
@@ -237,7 +242,7 @@ impl Hooks for TestHooks {
                 _ => FilterChange::keep(i),
             })
             .collect();
-        FilterDecision::Replace(changes)
+        FilterDecision::Change(changes)
     }
 
     fn client_unsubscribe(
@@ -248,7 +253,7 @@ impl Hooks for TestHooks {
     ) -> FilterDecision {
         report_filters("client.unsubscribe", clientinfo, props, filters);
         if !filters.iter().any(|f| f.topic == "rewrite/me") {
-            return FilterDecision::Keep;
+            return FilterDecision::Abstain;
         }
         let changes = filters
             .iter()
@@ -258,7 +263,7 @@ impl Hooks for TestHooks {
                 _ => FilterChange::keep(i),
             })
             .collect();
-        FilterDecision::Replace(changes)
+        FilterDecision::Change(changes)
     }
 
     fn session_created(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
@@ -301,15 +306,15 @@ impl Hooks for TestHooks {
         if topic.starts_with("panic/") {
             panic!("test panic in message_publish");
         } else if topic.starts_with("cancel/") {
-            PublishDecision::Cancel
+            PublishDecision::Deny
         } else if let Some(rest) = topic.strip_prefix("rewrite/") {
-            PublishDecision::Modify(MessageChange {
+            PublishDecision::Change(MessageChange {
                 topic: Some(format!("rewritten/{rest}")),
                 payload: Some(message.payload().as_bytes().to_ascii_uppercase()),
                 ..Default::default()
             })
         } else if topic.starts_with("props/") {
-            PublishDecision::Modify(MessageChange {
+            PublishDecision::Change(MessageChange {
                 properties: vec![NewProperty::UserProperties(vec![(
                     b"via".to_vec(),
                     b"rust".to_vec(),
@@ -324,7 +329,7 @@ impl Hooks for TestHooks {
                 ..Default::default()
             })
         } else {
-            PublishDecision::Continue
+            PublishDecision::Abstain
         }
     }
 
@@ -334,11 +339,11 @@ impl Hooks for TestHooks {
         r.clientinfo = Some(*clientinfo);
         report(r);
         if message.topic().starts_with("up/") {
-            DeliverDecision::Modify(MessageChange::payload(
+            DeliverDecision::Change(MessageChange::payload(
                 message.payload().as_bytes().to_ascii_uppercase(),
             ))
         } else {
-            DeliverDecision::Continue
+            DeliverDecision::Abstain
         }
     }
 

@@ -13,9 +13,9 @@ impl Hooks for TwoHooks {
         Ok(TwoHooks)
     }
 
-    fn client_authenticate(&self, client: &ClientInfo, _result: &AuthResult) -> AuthDecision {
+    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         match client.username() {
-            Some(u) if u == "blocked" => AuthDecision::Deny(DenyReason::Banned),
+            Some(u) if u == "blocked" => AuthDecision::Deny(AuthDenyReason::Banned),
             _ => AuthDecision::Abstain,
         }
     }

@@ -1,12 +1,15 @@
 //! Where hook code runs when it does not run inline: worker threads owned by the SDK,
-//! fed by bounded queues. Nothing here knows about Erlang terms; `nif::exec` builds
-//! the jobs.
+//! fed by bounded queues. Nothing here knows about Erlang terms; `nif::offload`
+//! builds the items (hook calls copied off the caller's heap).
 //!
 //! - A **pool** (`Workers` with several threads on one queue) per hook in pool mode:
 //!   the caller waits for the answer at most `call_timeout`, in Erlang.
 //! - **Shards** (`Sharded`: one thread per queue) for notifications: an event goes to
 //!   the shard of its client id, so one client's events are handled in order; the
 //!   caller never waits.
+
+// The SDK's unit-test build leaves out `nif`, the user of most of this.
+#![cfg_attr(test, allow(dead_code))]
 
 mod queue;
 
@@ -22,12 +25,10 @@ thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// Runs `f` with `deadline` as the current call's deadline (see [`deadline`]).
+/// Runs `f` with `deadline` as the current call's deadline (see [`deadline`]), restored
+/// afterwards even if `f` panics.
 pub(crate) fn with_deadline<T>(deadline: Instant, f: impl FnOnce() -> T) -> T {
-    let prev = DEADLINE.with(|d| d.replace(Some(deadline)));
-    let out = f();
-    DEADLINE.with(|d| d.set(prev));
-    out
+    crate::scoped::set_during(&DEADLINE, Some(deadline), f)
 }
 
 /// When the hook running on this thread should be done: the caller of a pool-mode hook
@@ -90,11 +91,6 @@ impl<T: Send + 'static> Workers<T> {
         self.queue.len()
     }
 
-    /// True when nothing waits.
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
     /// Stops taking items, lets the workers finish what is queued until `deadline`, and
     /// returns what was still queued then. Threads still busy at the deadline (user code
     /// that blocks) are left to finish on their own.
@@ -155,16 +151,6 @@ impl<T: Send + 'static> Sharded<T> {
     /// Queues an item on the shard of `key`.
     pub fn push(&self, key: &[u8], item: T) -> Pushed<T> {
         self.shards[self.shard_of(key)].push(item)
-    }
-
-    /// Items waiting in all shards.
-    pub fn len(&self) -> usize {
-        self.shards.iter().map(Workers::len).sum()
-    }
-
-    /// True when nothing waits.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Shuts every shard down (see [`Workers::shutdown`]).

@@ -1,18 +1,19 @@
 //! Hook calls off the schedulers. A pool call copies its arguments into a job (an
 //! `OwnedEnv`: cheap, large binaries are reference-counted, not copied) and returns a
 //! handle at once; a worker runs the hook and sends `{Tag, Result}` to the caller,
-//! unless the caller gave up (see `job`). A notification is copied the same way into the
+//! unless the caller gave up (see `pending`). A notification is copied the same way into the
 //! shard of its client id and the caller goes on.
 
 use super::atoms;
-use super::dispatch::run_call;
+use super::bounds;
+use super::dispatch::{run_call, Prepared};
 use super::instance::{Core, HookStats};
-use super::job::{self, JobState};
+use super::pending::{self, PendingCall};
 use super::term::{self, Tuple};
 use crate::config::Config;
-use crate::exec::{BoundedQueue, Pushed, Sharded, Workers};
 use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::Mode;
+use crate::workers::{BoundedQueue, Pushed, Sharded, Workers};
 use crossbeam_queue::ArrayQueue;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
@@ -27,15 +28,17 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Who waits for a pool call's answer.
 struct Reply {
     pid: LocalPid,
-    state: Arc<JobState>,
+    state: Arc<PendingCall>,
 }
 
 /// One hook call to run on a worker.
-pub struct Job {
+pub struct QueuedCall {
     env: OwnedEnv,
     /// `{Tag, Arg1, ..., ArgN}`, copied into `env` in one go.
     call: SavedTerm,
     hook: HookPoint,
+    /// What the caller decoded instead of copying.
+    prepared: Prepared,
     reply: Option<Reply>,
     /// When the caller stops waiting (pool calls). A notification gets `call_timeout`
     /// from when a worker starts it (no clock read on the caller's side).
@@ -46,8 +49,8 @@ pub struct Job {
 pub struct Executor {
     /// Per hook: the arguments its method never reads (see `HookSpec::unused_args`).
     unused: [u8; 19],
-    pools: Vec<Option<Workers<Job>>>,
-    notify: Option<Sharded<Job>>,
+    pools: Vec<Option<Workers<QueuedCall>>>,
+    notify: Option<Sharded<QueuedCall>>,
     call_timeout: Duration,
 }
 
@@ -55,18 +58,20 @@ impl Executor {
     /// Starts a pool for each pool-mode hook and the notification shards when any hook
     /// is queued.
     pub fn start(core: &Arc<Core>, config: &Config) -> std::io::Result<Executor> {
-        let mut pools: Vec<Option<Workers<Job>>> = (0..19).map(|_| None).collect();
+        let mut pools: Vec<Option<Workers<QueuedCall>>> = (0..19).map(|_| None).collect();
         let mut queued = false;
         for spec in &core.specs {
             match spec.mode {
                 Some(Mode::Pool) => {
-                    let (c, timeout) = (core.clone(), config.call_timeout);
+                    let (c, timeout) = (core.clone(), config.call_timeout());
                     let name = format!("rh_{}", spec.hook.method());
-                    let queue =
-                        BoundedQueue::new(config.pool_size * QUEUED_PER_WORKER, Default::default());
+                    let queue = BoundedQueue::new(
+                        config.pool_size() * QUEUED_PER_WORKER,
+                        Default::default(),
+                    );
                     pools[spec.hook.index()] = Some(Workers::spawn(
                         &name,
-                        config.pool_size,
+                        config.pool_size(),
                         queue,
                         Arc::new(move |j, finishing: &mut dyn FnMut()| {
                             run_job(&c, timeout, j, finishing)
@@ -78,12 +83,12 @@ impl Executor {
             }
         }
         let notify = if queued {
-            let (c, timeout) = (core.clone(), config.call_timeout);
+            let (c, timeout) = (core.clone(), config.call_timeout());
             Some(Sharded::spawn(
                 "rh_notify",
-                config.pool_size,
-                config.queue_size,
-                config.overflow,
+                config.pool_size(),
+                config.notify_queue_size(),
+                config.overflow(),
                 Arc::new(move |j, finishing: &mut dyn FnMut()| run_job(&c, timeout, j, finishing)),
             )?)
         } else {
@@ -97,7 +102,7 @@ impl Executor {
             unused,
             pools,
             notify,
-            call_timeout: config.call_timeout,
+            call_timeout: config.call_timeout(),
         })
     }
 
@@ -119,15 +124,18 @@ impl Executor {
             )
                 .encode(env);
         };
-        let state = JobState::new(hook);
+        let state = PendingCall::new(hook);
         let reply = Reply {
             pid: env.pid(),
             state: state.clone(),
         };
-        let job = self.copy_job(env, hook, tag, args, Some(reply));
+        let job = match self.copy_job(env, hook, tag, args, Some(reply)) {
+            Ok(job) => job,
+            Err(msg) => return too_large(env, core, hook, &msg),
+        };
         match pool.push(job) {
             Pushed::Ok | Pushed::Evicted(_) => {
-                (atoms::pending(), job::make(env, state)).encode(env)
+                (atoms::pending(), pending::make(env, state)).encode(env)
             }
             Pushed::Rejected(_) => {
                 HookStats::bump(&core.stats(hook).overloads);
@@ -151,7 +159,10 @@ impl Executor {
             return ok;
         };
         let key = shard_key(hook, args);
-        let job = self.copy_job(env, hook, atoms::queue().to_term(env), args, None);
+        let job = match self.copy_job(env, hook, atoms::queue().to_term(env), args, None) {
+            Ok(job) => job,
+            Err(msg) => return too_large(env, core, hook, &msg),
+        };
         match notify.push(key, job) {
             Pushed::Ok => {}
             Pushed::Evicted(old) => dropped(core, old.hook),
@@ -174,6 +185,68 @@ impl Executor {
                 answer_stopped(job);
             }
         }
+    }
+}
+
+/// A call whose arguments are past the copy bound: counted as an error and answered
+/// `{error, decode, Message}` at once (`failed_action` applies).
+fn too_large<'a>(env: Env<'a>, core: &Core, hook: HookPoint, msg: &str) -> Term<'a> {
+    HookStats::bump(&core.stats(hook).errors);
+    (atoms::error(), atoms::decode(), msg).encode(env)
+}
+
+/// The position of the free-form reason among a hook's arguments.
+fn reason_index(hook: HookPoint) -> Option<usize> {
+    match hook {
+        HookPoint::ClientDisconnected | HookPoint::SessionTerminated => Some(1),
+        HookPoint::MessageDropped => Some(2),
+        _ => None,
+    }
+}
+
+/// The position of the topic-filter list among a hook's arguments.
+fn filters_index(hook: HookPoint) -> Option<usize> {
+    match hook {
+        HookPoint::ClientSubscribe | HookPoint::ClientUnsubscribe => Some(2),
+        _ => None,
+    }
+}
+
+/// The position of the `#message{}` record among a hook's arguments.
+fn message_index(hook: HookPoint) -> Option<usize> {
+    match hook {
+        HookPoint::MessagePublish | HookPoint::MessageDropped => Some(0),
+        HookPoint::MessageDelivered | HookPoint::MessageAcked => Some(1),
+        _ => None,
+    }
+}
+
+/// `msg` with its payload replaced by `<<>>` when the payload is neither a binary nor an
+/// iolist within the bounds (so that it is not copied); the flag says whether it was.
+fn bounded_message<'a>(env: Env<'a>, msg: Term<'a>) -> (Term<'a>, bool) {
+    let Some(fields) = Tuple::of(msg).filter(|t| t.len() == 9) else {
+        return (msg, false);
+    };
+    match fields.get(7) {
+        Some(p) if !bounds::iolist_within_bounds(p) => {
+            bounds::past_bound("a message payload (neither a binary nor a bounded iolist)");
+            let mut raw = fields.raw().to_vec();
+            let empty: Term = rustler::types::binary::NewBinary::new(env, 0).into();
+            raw[7] = empty.as_c_arg();
+            // SAFETY: builds a tuple of live terms of the caller's environment.
+            let t = unsafe {
+                Term::new(
+                    env,
+                    rustler::sys::enif_make_tuple_from_array(
+                        env.as_c_arg(),
+                        raw.as_ptr(),
+                        raw.len() as u32,
+                    ),
+                )
+            };
+            (t, true)
+        }
+        _ => (msg, false),
     }
 }
 
@@ -219,30 +292,63 @@ fn give_env(mut env: OwnedEnv) {
 
 impl Executor {
     /// Copies `{Tag, Args...}` into an environment of its own (one copy: large binaries
-    /// are shared by reference count, not copied).
-    fn copy_job(
+    /// are shared by reference count, not copied). The caller's cost is bounded: a reason
+    /// is decoded here (within its bounds) instead of copied, a payload past the iolist
+    /// bounds is replaced by `<<>>`, and any other argument holding more than
+    /// [`bounds::COPY_MAX_TERMS`] terms fails the call (`Err`) before anything is copied.
+    fn copy_job<'a>(
         &self,
-        env: Env,
+        env: Env<'a>,
         hook: HookPoint,
-        tag: Term,
-        args: &[Term],
+        tag: Term<'a>,
+        args: &[Term<'a>],
         reply: Option<Reply>,
-    ) -> Job {
+    ) -> Result<QueuedCall, String> {
         // Map arguments the method never reads are not copied (an empty map stands in),
         // except a fold hook's accumulator, which the answer is built from.
         let unused = self.unused[hook.index()];
         let last = args.len().saturating_sub(1);
         let keeps_acc = hook.kind() == HookKind::Fold;
+        let mut prepared = Prepared::default();
         let mut raw = [tag.as_c_arg(); 5];
         for (i, (slot, a)) in raw[1..].iter_mut().zip(args).enumerate() {
             let skip = unused & (1 << i) != 0
                 && !(keeps_acc && i == last)
                 && a.get_type() == rustler::TermType::Map;
-            *slot = if skip {
-                Term::map_new(env).as_c_arg()
+            let mut arg = *a;
+            if skip {
+                arg = Term::map_new(env);
+            } else if reason_index(hook) == Some(i) {
+                // Decoded here, within its bounds, unless the method never reads it.
+                if unused & (1 << i) == 0 {
+                    prepared.reason = Some(super::decode::reason(arg));
+                }
+                arg = atoms::undefined().to_term(env);
             } else {
-                a.as_c_arg()
-            };
+                if message_index(hook) == Some(i) {
+                    let (m, elided) = bounded_message(env, arg);
+                    arg = m;
+                    prepared.payload_elided = elided;
+                }
+                if filters_index(hook) == Some(i) && !bounds::list_within(arg, bounds::MAX_FILTERS)
+                {
+                    return Err(format!(
+                        "{hook}: more than {} topic filters (the SDK's bound on one call); \
+                         the call was not run",
+                        bounds::MAX_FILTERS
+                    ));
+                }
+                if !bounds::fits(arg, bounds::COPY_MAX_TERMS) {
+                    bounds::past_bound("the arguments of a pool or queued call");
+                    return Err(format!(
+                        "{hook}: argument {} holds more than {} terms (the bound of what is \
+                         copied for a worker); the call was not run",
+                        i + 1,
+                        bounds::COPY_MAX_TERMS
+                    ));
+                }
+            }
+            *slot = arg.as_c_arg();
         }
         // SAFETY: builds a tuple of live terms in the caller's environment.
         let call = unsafe {
@@ -258,22 +364,24 @@ impl Executor {
         let owned = take_env();
         let call = owned.save(call);
         let deadline = reply.as_ref().map(|_| Instant::now() + self.call_timeout);
-        Job {
+        Ok(QueuedCall {
             env: owned,
             call,
             hook,
+            prepared,
             reply,
             deadline,
-        }
+        })
     }
 }
 
 /// Runs a job on a worker thread and replies when the caller still waits.
-fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn FnMut()) {
-    let Job {
+fn run_job(core: &Core, call_timeout: Duration, job: QueuedCall, finishing: &mut dyn FnMut()) {
+    let QueuedCall {
         env,
         call,
         hook,
+        prepared,
         reply,
         deadline,
     } = job;
@@ -284,14 +392,14 @@ fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn Fn
     let _context = crate::rt::enter();
     // Anything below that panics is contained by `run_call`; this guards the SDK's own code.
     let deadline = deadline.unwrap_or_else(|| Instant::now() + call_timeout);
-    let outcome = crate::exec::with_deadline(deadline, || {
+    let outcome = crate::workers::with_deadline(deadline, || {
         crate::panic::contain(|| {
             env.run(|e| {
                 let Some(call) = Tuple::of(call.load(e)) else {
                     return;
                 };
                 let args: Vec<Term> = (1..call.len()).filter_map(|i| call.get(i)).collect();
-                let result = run_call(e, core, hook, &args);
+                let result = run_call(e, core, hook, &args, prepared);
                 if let (Some(r), Some(tag)) = (&reply, call.get(0)) {
                     if r.state.claim_reply() {
                         let msg = (tag, result).encode(e);
@@ -308,8 +416,8 @@ fn run_job(core: &Core, call_timeout: Duration, job: Job, finishing: &mut dyn Fn
     give_env(env);
 }
 
-fn answer_stopped(job: Job) {
-    let Job {
+fn answer_stopped(job: QueuedCall) {
+    let QueuedCall {
         env, call, reply, ..
     } = job;
     if let Some(r) = reply {

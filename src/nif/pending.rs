@@ -17,16 +17,16 @@ const ANSWERED: u8 = 1;
 const ABANDONED: u8 = 2;
 
 /// The shared state of one pool call.
-pub struct JobState {
+pub struct PendingCall {
     state: AtomicU8,
     /// The hook, for the timeout counter.
     pub hook: HookPoint,
 }
 
-impl JobState {
+impl PendingCall {
     /// A call that is waiting for its answer.
     pub fn new(hook: HookPoint) -> Arc<Self> {
-        Arc::new(JobState {
+        Arc::new(PendingCall {
             state: AtomicU8::new(WAITING),
             hook,
         })
@@ -55,7 +55,7 @@ impl JobState {
 static RESOURCE_TYPE: AtomicPtr<ErlNifResourceType> = AtomicPtr::new(std::ptr::null_mut());
 
 unsafe extern "C" fn destroy(_env: *mut ErlNifEnv, obj: *mut c_void) {
-    std::ptr::drop_in_place(obj as *mut Arc<JobState>);
+    std::ptr::drop_in_place(obj as *mut Arc<PendingCall>);
 }
 
 /// Opens the resource type in `load`/`upgrade` (taking it over from an older instance
@@ -87,13 +87,13 @@ pub unsafe fn open_type(env: *mut ErlNifEnv) -> bool {
 }
 
 /// A term holding `state` for the caller.
-pub fn make<'a>(env: Env<'a>, state: Arc<JobState>) -> Term<'a> {
+pub fn make<'a>(env: Env<'a>, state: Arc<PendingCall>) -> Term<'a> {
     let t = RESOURCE_TYPE.load(Ordering::Acquire);
     // SAFETY: the type was opened at load; the object is initialised before use and
     // released to the VM's reference counting, which calls `destroy` once.
     unsafe {
-        let obj =
-            enif_alloc_resource(t, std::mem::size_of::<Arc<JobState>>()) as *mut Arc<JobState>;
+        let obj = enif_alloc_resource(t, std::mem::size_of::<Arc<PendingCall>>())
+            as *mut Arc<PendingCall>;
         std::ptr::write(obj, state);
         let term = enif_make_resource(env.as_c_arg(), obj as *const c_void);
         enif_release_resource(obj as *const c_void);
@@ -102,7 +102,7 @@ pub fn make<'a>(env: Env<'a>, state: Arc<JobState>) -> Term<'a> {
 }
 
 /// The state behind a handle term.
-pub fn get(term: Term) -> Option<Arc<JobState>> {
+pub fn get(term: Term) -> Option<Arc<PendingCall>> {
     let t = RESOURCE_TYPE.load(Ordering::Acquire);
     let mut obj: *const c_void = std::ptr::null();
     // SAFETY: enif_get_resource checks the term's type; the object lives while `term` does.
@@ -110,6 +110,6 @@ pub fn get(term: Term) -> Option<Arc<JobState>> {
         if enif_get_resource(term.get_env().as_c_arg(), term.as_c_arg(), t, &mut obj) == 0 {
             return None;
         }
-        Some((*(obj as *const Arc<JobState>)).clone())
+        Some((*(obj as *const Arc<PendingCall>)).clone())
     }
 }

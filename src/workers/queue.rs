@@ -87,6 +87,7 @@ impl<T> BoundedQueue<T> {
         }
     }
 
+    #[cfg(test)]
     /// Takes the oldest item, waiting for one; `None` once the queue is closed and empty.
     ///
     /// An idle consumer first polls for 50 µs before it sleeps: waking a sleeping thread
@@ -180,13 +181,9 @@ impl<T> BoundedQueue<T> {
     }
 
     /// True when nothing waits.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
-    }
-
-    /// The capacity.
-    pub fn capacity(&self) -> usize {
-        self.items.capacity()
     }
 }
 
