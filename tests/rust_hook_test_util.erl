@@ -139,13 +139,25 @@ capture_logs(Fun) ->
     try
         Result = Fun(),
         %% Logger handlers run in the process that logs, before it goes on: what the
-        %% plugin logged in Fun's processes is in the mailbox now. What the library's
-        %% log thread sent to the plugin's logger process is in once that process has
-        %% handled the messages before this call.
-        _ = catch sys:get_state(emqx_rust_hook_logger, 10000),
+        %% plugin logged in Fun's processes is in the mailbox now. Lines of the
+        %% library's own code are in once its log queue is empty (log_stats) and the
+        %% plugin's logger process has handled what was sent to it before this call.
+        log_drained(erlang:monotonic_time(millisecond) + ?AWAIT_MS),
+        _ = catch sys:get_state(emqx_rust_hook_logger, ?AWAIT_MS),
         {Result, collect(Id)}
     after
         logger:remove_handler(Id)
+    end.
+
+log_drained(Deadline) ->
+    case catch emqx_rust_hook_nif:log_stats() of
+        #{queued := 0, in_flight := 0} -> ok;
+        #{} = Stats ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> error({log_not_drained, Stats});
+                false -> timer:sleep(5), log_drained(Deadline)
+            end;
+        _ -> ok    % no library loaded: nothing can be queued
     end.
 
 collect(Id) ->
