@@ -29,7 +29,9 @@
 %% write (emqx_double_frame, for every protocol version), a message from
 %% message.publish / message.delivered with a field of the wrong type
 %% (emqx_double_check:message/1) or a delivered message the PUBLISH packet
-%% cannot carry, and a non-boolean is_superuser from client.authenticate.
+%% cannot carry, a client.subscribe / client.unsubscribe element that is not
+%% {binary(), map()} (subscribe: with a qos the SUBACK can carry), and a
+%% non-boolean is_superuser from client.authenticate.
 %%
 %% Deliveries are synchronous (the publisher waits for each subscriber to
 %% run its hooks) so that recorded hook sequences are deterministic; a
@@ -606,15 +608,28 @@ parse_subscription({Filter, Opts}, SubProps) when is_map(Opts) ->
 parse_subscription(Filter, SubProps) ->
     parse_subscription({Filter, #{}}, SubProps).
 
-subscribe_one({Filter, SubOpts}, SubProps, S = #{conninfo := ConnInfo}) ->
+%% emqx_channel:process_subscribe/4 of 4.2.14 takes {TopicFilter, SubOpts}
+%% elements, do_subscribe/3 matches #{qos := QoS} and emqx_broker needs a
+%% binary topic; the granted QoS is a SUBACK reason code, which must be a
+%% byte (v3/v4: 0..2 or 16#80.., emqx_reason_codes:compat(suback, _)).
+subscribe_one({Filter, SubOpts = #{qos := QoS}}, SubProps, S = #{conninfo := ConnInfo})
+  when is_binary(Filter) ->
     case check_acl(subscribe, Filter, S) of
         {deny, S1} ->
             {case maps:get(proto_ver, ConnInfo) of 5 -> 16#87; _ -> 16#80 end, S1};
         {allow, S1} ->
+            suback_code(maps:get(proto_ver, ConnInfo), QoS),
             NSubOpts = enrich_subopts(maps:merge(#{rh => 0, rap => 0, nl => 0, qos => 0},
                                                  SubOpts#{sub_props => SubProps}), S1),
             {maps:get(qos, NSubOpts), session_subscribe(Filter, NSubOpts, S1)}
-    end.
+    end;
+subscribe_one(Other, _SubProps, _S) ->
+    error({bad_subscription, Other}).
+
+suback_code(5, Code) when is_integer(Code), Code >= 0, Code =< 255 -> ok;
+suback_code(Ver, Code) when Ver =/= 5, is_integer(Code), Code >= 0, Code =< 2 -> ok;
+suback_code(Ver, Code) when Ver =/= 5, is_integer(Code), Code >= 16#80, Code =< 255 -> ok;
+suback_code(_Ver, Code) -> error({bad_reason_code, Code}).
 
 %% v3/v4: rap is forced to the is_bridge flag, nl to ignore_loop_deliver
 %% (false in the default zone).
@@ -640,7 +655,8 @@ do_unsubscribe(Filters, UnsubProps, S = #{clientinfo := CI}) ->
     inc('client.unsubscribe'),
     TFs1 = emqx_hooks:run_fold('client.unsubscribe', [CI, UnsubProps], TFs),
     {Codes, S1} = lists:mapfoldl(
-                    fun({F, Opts}, Acc = #{session := Session = #{subs := Subs}}) ->
+                    fun({F, Opts}, Acc = #{session := Session = #{subs := Subs}})
+                          when is_binary(F), is_map(Opts) ->
                             case maps:find(F, Subs) of
                                 {ok, Stored} ->
                                     true = ets:delete(?ROUTES, {self(), F}),
@@ -649,7 +665,10 @@ do_unsubscribe(Filters, UnsubProps, S = #{clientinfo := CI}) ->
                                     {0, Acc#{session => Session#{subs => maps:remove(F, Subs)}}};
                                 error ->
                                     {16#11, Acc}
-                            end
+                            end;
+                       (Other, _Acc) ->
+                            %% emqx_channel:process_unsubscribe/4 takes {Filter, map()}
+                            error({bad_subscription, Other})
                     end, S, TFs1),
     {reply, {ok, Codes}, S1}.
 

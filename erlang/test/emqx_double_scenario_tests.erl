@@ -35,6 +35,7 @@ scenario_test_() ->
       {"message.publish result: every field type checked", fun publish_fields_checked/0},
       {"message.delivered result must make a PUBLISH", fun delivered_checked/0},
       {"non-boolean is_superuser crashes the ACL check", fun superuser_not_boolean/0},
+      {"client.subscribe / unsubscribe results checked", fun subscribe_results_checked/0},
       {"mqtt v5, ipv6, generated clientid", fun v5_ipv6_generated/0},
       {"shared subscription", fun shared_subscription/0},
       {"offline queue replayed on resume", fun offline_queue/0},
@@ -441,6 +442,28 @@ delivered_checked() ->
                  Try(6, Props(#{'Message-Expiry-Interval' => -5}), 5)),
     ?assertMatch([_, _, {shutdown, normal}],
                  Try(6, Props(#{'Message-Expiry-Interval' => 5, 'Not-A-Pub-Prop' => x}), 5)).
+
+subscribe_results_checked() ->
+    Sub = fun(TFs) -> fun(_CI, _Props, _Acc) -> {ok, TFs} end end,
+    Try = fun(TFs, Ver) ->
+                  ok = emqx:hook('client.subscribe', Sub(TFs)),
+                  {ok, C} = ?S:connect(#{clientid => <<"c">>, proto_ver => Ver}),
+                  R = ?S:subscribe(C, [<<"t">>]),
+                  emqx:unhook('client.subscribe', Sub(TFs)),
+                  _ = sys:get_state(emqx_hooks),
+                  R
+          end,
+    ?assertEqual({error, {crashed, {bad_subscription, <<"t">>}}}, Try([<<"t">>], 4)),
+    ?assertEqual({error, {crashed, {bad_subscription, {"t", #{qos => 0}}}}},
+                 Try([{"t", #{qos => 0}}], 4)),
+    ?assertEqual({error, {crashed, {bad_subscription, {<<"t">>, #{}}}}}, Try([{<<"t">>, #{}}], 4)),
+    ?assertEqual({error, {crashed, {bad_reason_code, 3}}}, Try([{<<"t">>, #{qos => 3}}], 4)),
+    ?assertEqual({error, {crashed, {bad_reason_code, q}}}, Try([{<<"t">>, #{qos => q}}], 5)),
+    ?assertEqual({ok, [1, 0]}, Try([{<<"a">>, #{qos => 1}}, {<<"b">>, #{qos => 0}}], 4)),
+    Unsub = fun(_CI, _Props, _Acc) -> {ok, [<<"t">>]} end,
+    ok = emqx:hook('client.unsubscribe', Unsub),
+    {ok, C} = ?S:connect(#{clientid => <<"u">>}),
+    ?assertEqual({error, {crashed, {bad_subscription, <<"t">>}}}, ?S:unsubscribe(C, [<<"t">>])).
 
 superuser_not_boolean() ->
     ok = emqx:hook('client.authenticate',
