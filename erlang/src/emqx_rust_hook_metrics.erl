@@ -1,5 +1,5 @@
 %% @doc Publishes the library's per-hook counters as EMQX metrics, so that they show in
-%% the dashboard and `emqx_ctl metrics' like the original plugin's `exhook.<driver>.<hook>'
+%% the dashboard and `emqx_ctl broker metrics' like the original plugin's `exhook.<driver>.<hook>'
 %% counters: `exhook.rust.<hook>' (calls) and `exhook.rust.<hook>.failed' (errors,
 %% panics, timeouts, overloads and dropped notifications). The counters are read from
 %% the library once a second, so hook calls pay nothing for them.
