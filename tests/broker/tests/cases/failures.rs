@@ -195,12 +195,12 @@ fn full_queue(b: &mut Broker) {
         &conf(&[
             "exhook.drivers.rust.notify_queue_size = 2",
             "exhook.drivers.rust.pool_size = 1",
-            "exhook.drivers.rust.init.notify_sleep_us = 300000",
+            "exhook.drivers.rust.init.notify_sleep_us = 1000000",
         ]),
     );
     let out = b.ctl(&["plugins", "reload", "emqx_rust_hook"]);
     assert!(out.text.contains("successfully"), "{}", out.text);
-    // 20 connects: client.connected is queued, each takes 300 ms, the queue holds 2.
+    // 20 connects: client.connected is queued, each takes 1 s, the queue holds 2.
     let clients: Vec<_> = (0..20)
         .map(|i| {
             connect(
