@@ -63,6 +63,8 @@ mod scoped;
 pub mod spec;
 pub mod topic;
 pub mod types;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod vm_symbols;
 mod workers;
 
 pub use config::{Config, FailedAction, InitError};
