@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit integration demo bench plugin clean
+.PHONY: all build rust erlang test lint unit user-crate integration demo bench plugin clean
 
 all: build
 
@@ -20,7 +20,7 @@ erlang:
 
 ## The README's test command: lint, Rust unit tests, then the Erlang host and the
 ## integration tests that load the real .so files into a real BEAM through the plugin.
-test: lint unit build integration
+test: lint unit user-crate build integration
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -29,6 +29,10 @@ lint:
 
 unit:
 	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio
+
+## `cargo test` in a fresh hook crate outside the workspace (tests/user_crate.sh).
+user-crate:
+	CARGO=$(CARGO) tests/user_crate.sh
 
 integration: build plugin
 	$(REBAR) eunit --dir erlang/test,tests

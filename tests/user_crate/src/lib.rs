@@ -57,4 +57,27 @@ mod tests {
         let hooks = MyHooks { allowed_prefix: "a/".into() };
         assert_eq!(hooks.allowed_prefix, "a/");
     }
+
+    /// A call that needs the VM, made in a test binary: the SDK stops it with a message
+    /// naming the function (the test reruns itself in a child process that makes it).
+    #[test]
+    fn vm_call_outside_a_beam_aborts_clearly() {
+        use std::os::unix::process::ExitStatusExt;
+        if std::env::var_os("USER_HOOKS_CALL_VM").is_some() {
+            let _ = emqx_rust_hook::erl::send("nobody", &1);
+            unreachable!("a VM function returned outside a BEAM");
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "tests::vm_call_outside_a_beam_aborts_clearly"])
+            .args(["--nocapture", "--test-threads=1"])
+            .env("USER_HOOKS_CALL_VM", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(6), "not SIGABRT: {stderr}");
+        assert!(
+            stderr.contains("enif_thread_type called outside a BEAM"),
+            "{stderr}"
+        );
+    }
 }
