@@ -3,12 +3,12 @@
 //! rustler declares the `enif_*` functions as plain externs that only the VM
 //! (`beam.smp`) defines, so an executable that links the SDK (a hook crate's
 //! `cargo test` binary, a doctest) failed to link. This module defines each of them as
-//! a two-instruction trampoline that jumps through a slot:
+//! a trampoline that jumps through a slot, like a dynamic linker's PLT entry:
 //!
 //! - in a hook library loaded by the VM, `nif_init` (the first function the VM calls)
 //!   fills every slot with the VM's own function ([`resolve`], `dlsym`), so each call
-//!   reaches the real `enif_*` of the VM at the cost of one indirect jump, like the
-//!   dynamic linker's own;
+//!   reaches the real `enif_*` of the VM (two instructions: `mov r11d, index; jmp
+//!   [slot]`);
 //! - in a test binary no slot is filled, and a call reports
 //!   `enif_x called outside a BEAM` and aborts: code that needs live terms cannot run
 //!   there, everything else (decisions, helpers, `testing` values) can.
@@ -18,7 +18,7 @@
 //! undefined as in rustler.
 
 use std::ffi::{c_char, c_void, CStr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 macro_rules! vm_functions {
     ($($name:ident,)*) => {
@@ -32,19 +32,16 @@ macro_rules! vm_functions {
                 concat!(".type ", stringify!($name), ",@function"),
                 ".p2align 4",
                 concat!(stringify!($name), ":"),
-                "mov r11, qword ptr [rip + {slots} + {offset}]",
-                "test r11, r11",
-                "jz 2f",
-                "jmp r11",
-                "2:",
-                "mov edi, {index}",
-                "jmp {missing}",
+                // r11: scratch in every call (not an argument; a PLT entry may clobber
+                // it too), tells `missing` which function was called. rax is left
+                // alone: it carries the vector-register count of a variadic call.
+                "mov r11d, {index}",
+                "jmp qword ptr [rip + {slots} + {offset}]",
                 concat!(".size ", stringify!($name), ", . - ", stringify!($name)),
                 ".popsection",
                 slots = sym SLOTS,
                 offset = const slot_of(stringify!($name)) * 8,
                 index = const slot_of(stringify!($name)),
-                missing = sym not_in_beam,
             );
         )*
     };
@@ -107,8 +104,28 @@ vm_functions! {
     enif_thread_type, enif_time_offset, enif_whereis_pid, enif_whereis_port,
 }
 
-/// One slot per function: its address in the VM, or 0 (not resolved: outside a BEAM).
-static SLOTS: [AtomicUsize; NAMES.len()] = [const { AtomicUsize::new(0) }; NAMES.len()];
+/// One slot per function: its address in the VM, or `missing` until [`resolve`] found it.
+static SLOTS: [AtomicPtr<c_void>; NAMES.len()] =
+    [const { AtomicPtr::new(emqx_rust_hook_enif_missing as *mut c_void) }; NAMES.len()];
+
+// Where an unresolved slot leads: passes the index the trampoline left in r11 on.
+std::arch::global_asm!(
+    ".pushsection .text.emqx_rust_hook.enif_missing,\"ax\",@progbits",
+    ".globl emqx_rust_hook_enif_missing",
+    ".hidden emqx_rust_hook_enif_missing",
+    ".type emqx_rust_hook_enif_missing,@function",
+    ".p2align 4",
+    "emqx_rust_hook_enif_missing:",
+    "mov edi, r11d",
+    "jmp {missing}",
+    ".size emqx_rust_hook_enif_missing, . - emqx_rust_hook_enif_missing",
+    ".popsection",
+    missing = sym not_in_beam,
+);
+
+extern "C" {
+    fn emqx_rust_hook_enif_missing();
+}
 
 /// Where a trampoline whose slot is empty jumps: there is no VM to call.
 extern "C" fn not_in_beam(index: u32) -> ! {
@@ -133,7 +150,7 @@ pub(crate) fn resolve() {
         let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c_name.as_ptr() as *const c_char) };
         // A library loaded RTLD_GLOBAL could find its own trampoline: never jump to it.
         if !address.is_null() && object_of(address) != own {
-            slot.store(address as usize, Ordering::Release);
+            slot.store(address, Ordering::Release);
         }
     }
 }
