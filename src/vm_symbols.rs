@@ -166,3 +166,25 @@ fn object_of(address: *const c_void) -> *mut c_void {
         info.dli_fbase
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_has_its_own_slot() {
+        for (i, name) in NAMES.iter().enumerate() {
+            assert!(name.starts_with("enif_") && name.ends_with('\0'), "{name}");
+            assert_eq!(slot_of(name.trim_end_matches('\0')), i, "{name}");
+        }
+    }
+
+    #[test]
+    fn outside_a_beam_resolve_leaves_every_slot_on_the_missing_handler() {
+        resolve();
+        let missing = emqx_rust_hook_enif_missing as *mut c_void;
+        for (slot, name) in SLOTS.iter().zip(NAMES) {
+            assert_eq!(slot.load(Ordering::Acquire), missing, "{name}");
+        }
+    }
+}
