@@ -17,6 +17,7 @@ decision_test_() ->
        {"publish rewritten: topic and payload", fun publish_rewritten/0},
        {"publish cancelled", fun publish_cancelled/0},
        {"publish properties added", fun publish_props/0},
+       {"a property EMQX cannot serialize is refused, the message goes on", fun publish_bad_prop/0},
        {"delivery changed for the subscriber only", fun delivered/0},
        {"subscription list rewritten and filtered", fun subscribe_filtered/0},
        {"unsubscribe list rewritten", fun unsubscribe_rewritten/0},
@@ -94,6 +95,20 @@ publish_props() ->
     Props = maps:get(properties, element(6, Msg)),
     ?assertEqual([{<<"via">>, <<"rust">>}], maps:get('User-Property', Props)),
     ?assertEqual(<<"text/plain">>, maps:get('Content-Type', Props)),
+    [?S:disconnect(C) || C <- [Sub, Pub]].
+
+publish_bad_prop() ->
+    Sub = client(#{clientid => <<"sub-bp">>, proto_ver => 5}),
+    {ok, [0]} = ?S:subscribe(Sub, [{<<"badprop/#">>, 0}]),
+    Pub = client(#{clientid => <<"pub-bp">>, proto_ver => 5}),
+    E0 = maps:get(errors, maps:get('message.publish', emqx_rust_hook_nif:stats())),
+    %% The stand-in writes the PUBLISH as EMQX would: a non-UTF-8 Content-Type would
+    %% crash the publisher (message.publish result) and the subscriber (delivery).
+    ?assertEqual({ok, #{delivered => 1}},
+                 ?S:publish(Pub, <<"badprop/x">>, <<"m">>, 0, #{'Content-Type' => <<"a/b">>})),
+    [Msg] = ?S:received(Sub),
+    ?assertEqual(#{'Content-Type' => <<"a/b">>}, maps:get(properties, element(6, Msg))),
+    ?assertEqual(E0 + 1, maps:get(errors, maps:get('message.publish', emqx_rust_hook_nif:stats()))),
     [?S:disconnect(C) || C <- [Sub, Pub]].
 
 delivered() ->

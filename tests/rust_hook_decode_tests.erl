@@ -17,7 +17,7 @@
 decode_test_() ->
     rust_hook_test_util:with_plugin(
       "test_hooks", [],
-      [{"every captured call decodes", fun captured_calls/0},
+      [{timeout, 120, {"every captured call decodes", fun captured_calls/0}},
        {"all 19 hookpoints are covered by the captures", fun all_hooks_covered/0},
        {"IPv6 peer and MQTT 5 properties", fun ipv6_and_mqtt5/0},
        {"1 MiB payload is passed whole", fun big_payload/0},
@@ -48,14 +48,36 @@ check_call(#{hook := Hook, args := Args}) ->
     rust_hook_test_util:flush_reports(),
     _ = run(Hook, Args),
     Expected = expected_count(Hook, Args),
-    Reports = await_reports(atom_to_binary(Hook, utf8), Expected),
     case Expected of
-        0 -> ?assertEqual({Hook, []}, {Hook, Reports});
+        0 ->
+            %% Nothing may come: the same call on a topic the hook does want follows,
+            %% and its report is the only one (a report of the first call would come
+            %% first: same client, same worker, same order).
+            Sentinel = sentinel(Hook, Args),
+            _ = run(Hook, Sentinel),
+            ?assertEqual(1, expected_count(Hook, Sentinel)),
+            Reports = await_reports(atom_to_binary(Hook, utf8), 1),
+            ?assertMatch({_, [_]}, {Hook, Reports}),
+            ?assertEqual(<<"t/sentinel">>, get([<<"message">>, <<"topic">>], hd(Reports)));
         1 ->
+            Reports = await_reports(atom_to_binary(Hook, utf8), 1),
             ?assertMatch({_, [_]}, {Hook, Reports}),
             [R] = Reports,
             check(Hook, Args, R)
     end.
+
+%% The same call with the message's topic replaced by one every message hook wants.
+sentinel(Hook, Args) ->
+    Pos = case Hook of
+              'message.publish' -> 1;
+              'message.dropped' -> 1;
+              'message.delivered' -> 2;
+              'message.acked' -> 2
+          end,
+    Msg = lists:nth(Pos, Args),
+    Sentinel = setelement(7, setelement(5, Msg, maps:remove(sys, element(5, Msg))),
+                          <<"t/sentinel">>),
+    lists:sublist(Args, Pos - 1) ++ [Sentinel] ++ lists:nthtail(Pos, Args).
 
 %% $SYS messages are skipped (the test library does not ask for them); message hooks
 %% see only their topic filters.

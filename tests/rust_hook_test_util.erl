@@ -8,6 +8,8 @@
          flush_reports/0]).
 -export([get/2, norm/1, capture_logs/1]).
 
+-define(AWAIT_MS, 10000).
+
 %% @doc The built library `native/<Name>' (release build).
 lib(Name) ->
     Path = filename:join(emqx_double:repo_path("target/release"), "lib" ++ Name ++ ".so"),
@@ -95,14 +97,12 @@ key(K) -> K.
 reports(Hook) ->
     [R || R <- reports(), get(<<"hook">>, R) =:= Hook].
 
-%% @doc The reports of `Hook', waiting up to 2 s for `N' of them (notifications run on
-%% the SDK's workers, after the hook call returned). For `N = 0', waits 100 ms and
-%% returns what came.
-await_reports(Hook, 0) ->
-    timer:sleep(100),
-    reports(Hook);
-await_reports(Hook, N) ->
-    await_reports(Hook, N, erlang:monotonic_time(millisecond) + 2000, []).
+%% @doc The reports of `Hook', waiting until there are `N' (notifications run on the
+%% SDK's workers, after the hook call returned); at most 10 s (hang detection). To
+%% check that a call reports nothing, follow it with one that does and wait for that
+%% one (see rust_hook_decode_tests): a fixed sleep proves nothing.
+await_reports(Hook, N) when N > 0 ->
+    await_reports(Hook, N, erlang:monotonic_time(millisecond) + ?AWAIT_MS, []).
 
 await_reports(Hook, N, Deadline, Acc0) ->
     Acc = Acc0 ++ reports(Hook),
@@ -111,9 +111,9 @@ await_reports(Hook, N, Deadline, Acc0) ->
         false -> timer:sleep(5), await_reports(Hook, N, Deadline, Acc)
     end.
 
-%% @doc All reports, waiting up to 5 s until there are `N'.
+%% @doc All reports, waiting until there are `N'; at most 10 s (hang detection).
 await_reports_any(N) ->
-    await_reports_any(N, erlang:monotonic_time(millisecond) + 5000, []).
+    await_reports_any(N, erlang:monotonic_time(millisecond) + ?AWAIT_MS, []).
 
 await_reports_any(N, Deadline, Acc0) ->
     Acc = Acc0 ++ reports(),
@@ -138,10 +138,26 @@ capture_logs(Fun) ->
     ok = logger:add_handler(Id, rust_hook_log_capture, #{config => #{to => Self}}),
     try
         Result = Fun(),
-        timer:sleep(50),
+        %% Logger handlers run in the process that logs, before it goes on: what the
+        %% plugin logged in Fun's processes is in the mailbox now. Lines of the
+        %% library's own code are in once its log queue is empty (log_stats) and the
+        %% plugin's logger process has handled what was sent to it before this call.
+        log_drained(erlang:monotonic_time(millisecond) + ?AWAIT_MS),
+        _ = catch sys:get_state(emqx_rust_hook_logger, ?AWAIT_MS),
         {Result, collect(Id)}
     after
         logger:remove_handler(Id)
+    end.
+
+log_drained(Deadline) ->
+    case catch emqx_rust_hook_nif:log_stats() of
+        #{queued := 0, in_flight := 0} -> ok;
+        #{} = Stats ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> error({log_not_drained, Stats});
+                false -> timer:sleep(5), log_drained(Deadline)
+            end;
+        _ -> ok    % no library loaded: nothing can be queued
     end.
 
 collect(Id) ->

@@ -12,14 +12,14 @@
 hook(HookPoint, Action) ->
     emqx_hooks:add(HookPoint, Action).
 
-%% @doc Third argument: a fun or tuple is a filter, a list is InitArgs
-%% (fun actions), an integer is a priority.
+%% @doc Third argument (checked in this order, as in 4.2.14): an integer is
+%% a priority, a fun or tuple is a filter, a list is InitArgs (fun actions).
+hook(HookPoint, Action, Priority) when is_integer(Priority) ->
+    emqx_hooks:add(HookPoint, Action, Priority);
 hook(HookPoint, Action, Filter) when is_function(Filter); is_tuple(Filter) ->
     emqx_hooks:add(HookPoint, Action, Filter);
 hook(HookPoint, Action, InitArgs) when is_list(InitArgs) ->
-    emqx_hooks:add(HookPoint, Action, InitArgs);
-hook(HookPoint, Action, Priority) when is_integer(Priority) ->
-    emqx_hooks:add(HookPoint, Action, Priority).
+    emqx_hooks:add(HookPoint, Action, InitArgs).
 
 %% @doc Register with a filter and a priority.
 hook(HookPoint, Action, Filter, Priority) ->

@@ -20,6 +20,19 @@
 %%   disconnect: client.disconnected -> session.terminated({shutdown, R})
 %%               when the session expiry interval is 0
 %%
+%% Hook results are held to what EMQX's own code requires of them, and a
+%% result EMQX would crash on crashes the client process here too (the
+%% caller gets {error, {crashed, Reason}}): the CONNECT properties of
+%% client.connect (emqx_double_check:connect_props/2, then check_conn_props
+%% and enhanced auth as emqx_packet / emqx_channel), an {error, RC} whose
+%% RC the CONNACK cannot carry, CONNACK properties the frame module cannot
+%% write (emqx_double_frame, for every protocol version), a message from
+%% message.publish / message.delivered with a field of the wrong type
+%% (emqx_double_check:message/1) or a delivered message the PUBLISH packet
+%% cannot carry, a client.subscribe / client.unsubscribe element that is not
+%% {binary(), map()} (subscribe: with a qos the SUBACK can carry), and a
+%% non-boolean is_superuser from client.authenticate.
+%%
 %% Deliveries are synchronous (the publisher waits for each subscriber to
 %% run its hooks) so that recorded hook sequences are deterministic; a
 %% client subscribed to its own publication gets it right after the
@@ -203,8 +216,8 @@ sys_loop() ->
 broker_publish(Msg0) ->
     IsSys = is_sys(Msg0),
     IsSys orelse inc('messages.publish'),
-    Msg = emqx_hooks:run_fold('message.publish', [], clean_dup(Msg0)),
-    is_message(Msg) orelse error({case_clause, Msg}),
+    Msg = emqx_double_check:message(
+            emqx_hooks:run_fold('message.publish', [], clean_dup(Msg0))),
     case maps:get(allow_publish, headers(Msg), true) of
         false ->
             logger:notice("Stop publishing: ~0p", [Msg]),
@@ -369,10 +382,17 @@ do_connect(S = #{spec := Spec}) ->
             reject(ReasonCode, S1);
         ConnectProps ->
             S2 = S1#{connect_props => ConnectProps},
+            %% emqx_packet:check/2: client id, then the properties
             case maps:get(clientid, ConnInfo) of
                 <<>> when not map_get(clean_start, ConnInfo) -> reject(16#85, S2);
-                <<>> -> authenticate(emqx_double_terms:clientid(), true, S2);
-                ClientId -> authenticate(ClientId, false, S2)
+                ClientId ->
+                    case emqx_double_check:connect_props(maps:get(proto_ver, ConnInfo),
+                                                         ConnectProps) of
+                        {error, RC} -> reject(RC, S2);
+                        ok when ClientId =:= <<>> ->
+                            authenticate(emqx_double_terms:clientid(), true, S2);
+                        ok -> authenticate(ClientId, false, S2)
+                    end
             end
     end.
 
@@ -391,33 +411,74 @@ authenticate(ClientId, Assigned, S = #{spec := Spec}) ->
                      emqx_hooks:run_fold('client.authenticate',
                                          [ClientInfo#{password => Password}], Default)
              end,
-    case maps:get(auth_result, Result, unknown_error) of
-        success ->
+    case Result of
+        #{auth_result := success} ->
             maps:get(anonymous, Result, false) =:= true andalso inc('client.auth.anonymous'),
-            connected(Assigned, S1#{clientinfo => maps:merge(ClientInfo, Result)});
-        AuthResult ->
-            reject(emqx_double_terms:connack_error(AuthResult), S1)
+            S2 = S1#{clientinfo => maps:merge(ClientInfo, Result)},
+            case enhanced_auth(S2) of
+                {ok, AuthProps} -> connected(Assigned, AuthProps, S2);
+                {error, RC} -> reject(RC, S2)
+            end;
+        _ ->
+            reject(emqx_double_terms:connack_error(maps:get(auth_result, Result, unknown_error)), S1)
     end.
 
+%% emqx_channel:enhanced_auth/2 of 4.2.14 for CONNECT: MQTT 5 only, with the
+%% properties client.connect returned. Method and data both present run
+%% client.enhanced_authenticate (a {continue, ...} exchange is not
+%% simulated); one without the other refuses the client (not_authorized).
+enhanced_auth(#{conninfo := #{proto_ver := 5}, connect_props := Props}) ->
+    Get = fun(K) -> case Props of #{K := V} -> V; _ -> undefined end end,
+    case {Get('Authentication-Method'), Get('Authentication-Data')} of
+        {undefined, undefined} -> {ok, #{}};
+        {undefined, _} -> {error, 16#87};
+        {_, undefined} -> {error, 16#87};
+        {Method, Data} ->
+            inc('client.enhanced_authenticate'),
+            case emqx_hooks:run_fold('client.enhanced_authenticate', [Method, Data], #{}) of
+                {ok, NData, _Cache} ->
+                    {ok, #{'Authentication-Method' => Method, 'Authentication-Data' => NData}};
+                {continue, _, _} ->
+                    error({not_simulated, continue_authentication});
+                _ ->
+                    {error, 16#87}
+            end
+    end;
+enhanced_auth(_S) ->
+    {ok, #{}}.
+
+%% A refused CONNECT: client.connack with the reason name, then the CONNACK
+%% is written (emqx_double_frame); a code or properties the frame module
+%% cannot write crash the client, as they crash EMQX's connection process.
 reject(ReasonCode, S = #{conninfo := ConnInfo}) ->
-    Reason = case is_integer(ReasonCode) of
-                 true -> emqx_double_terms:reason_name(ReasonCode);
-                 false -> unknown_error
-             end,
+    Reason = emqx_double_terms:reason_name(ReasonCode),
     inc('client.connack'),
     AckProps = emqx_hooks:run_fold('client.connack', [ConnInfo, Reason], #{}),
+    Ver = maps:get(proto_ver, ConnInfo),
+    _ = emqx_double_frame:connack(Ver, emqx_double_frame:connack_code(Ver, ReasonCode), AckProps),
     {stop, normal, {error, Reason}, S#{connack_props => AckProps}}.
 
-connected(Assigned, S = #{conninfo := ConnInfo0, clientinfo := ClientInfo}) ->
+connected(Assigned, AuthProps, S = #{conninfo := ConnInfo0, clientinfo := ClientInfo}) ->
     ConnInfo = ConnInfo0#{connected_at => emqx_double_terms:now_ms()},
     inc('client.connected'),
     ok = emqx_hooks:run('client.connected', [ClientInfo, ConnInfo]),
     {S1, Replay} = open_session(S#{conninfo => ConnInfo}),
-    AckProps0 = emqx_double_terms:connack_props(
-                  maps:get(proto_ver, ConnInfo),
-                  case Assigned of true -> maps:get(clientid, ClientInfo); false -> undefined end),
+    AckProps0 = maps:merge(AuthProps,
+                           emqx_double_terms:connack_props(
+                             maps:get(proto_ver, ConnInfo),
+                             case Assigned of
+                                 true -> maps:get(clientid, ClientInfo);
+                                 false -> undefined
+                             end)),
     inc('client.connack'),
     AckProps = emqx_hooks:run_fold('client.connack', [ConnInfo, success], AckProps0),
+    %% A CONNACK that cannot be written crashes the connection process, whose
+    %% session (open by now) terminates with the crash reason.
+    try emqx_double_frame:connack(maps:get(proto_ver, ConnInfo), 0, AckProps)
+    catch Class:Reason:Stack ->
+            _ = (catch terminate_session(Reason, S1)),
+            erlang:raise(Class, Reason, Stack)
+    end,
     S2 = S1#{connected => true, connack_props => AckProps},
     S3 = lists:foldl(fun replay/2, S2, Replay),
     {reply, {ok, self()}, S3}.
@@ -547,15 +608,28 @@ parse_subscription({Filter, Opts}, SubProps) when is_map(Opts) ->
 parse_subscription(Filter, SubProps) ->
     parse_subscription({Filter, #{}}, SubProps).
 
-subscribe_one({Filter, SubOpts}, SubProps, S = #{conninfo := ConnInfo}) ->
+%% emqx_channel:process_subscribe/4 of 4.2.14 takes {TopicFilter, SubOpts}
+%% elements, do_subscribe/3 matches #{qos := QoS} and emqx_broker needs a
+%% binary topic; the granted QoS is a SUBACK reason code, which must be a
+%% byte (v3/v4: 0..2 or 16#80.., emqx_reason_codes:compat(suback, _)).
+subscribe_one({Filter, SubOpts = #{qos := QoS}}, SubProps, S = #{conninfo := ConnInfo})
+  when is_binary(Filter) ->
     case check_acl(subscribe, Filter, S) of
         {deny, S1} ->
             {case maps:get(proto_ver, ConnInfo) of 5 -> 16#87; _ -> 16#80 end, S1};
         {allow, S1} ->
+            suback_code(maps:get(proto_ver, ConnInfo), QoS),
             NSubOpts = enrich_subopts(maps:merge(#{rh => 0, rap => 0, nl => 0, qos => 0},
                                                  SubOpts#{sub_props => SubProps}), S1),
             {maps:get(qos, NSubOpts), session_subscribe(Filter, NSubOpts, S1)}
-    end.
+    end;
+subscribe_one(Other, _SubProps, _S) ->
+    error({bad_subscription, Other}).
+
+suback_code(5, Code) when is_integer(Code), Code >= 0, Code =< 255 -> ok;
+suback_code(Ver, Code) when Ver =/= 5, is_integer(Code), Code >= 0, Code =< 2 -> ok;
+suback_code(Ver, Code) when Ver =/= 5, is_integer(Code), Code >= 16#80, Code =< 255 -> ok;
+suback_code(_Ver, Code) -> error({bad_reason_code, Code}).
 
 %% v3/v4: rap is forced to the is_bridge flag, nl to ignore_loop_deliver
 %% (false in the default zone).
@@ -581,7 +655,8 @@ do_unsubscribe(Filters, UnsubProps, S = #{clientinfo := CI}) ->
     inc('client.unsubscribe'),
     TFs1 = emqx_hooks:run_fold('client.unsubscribe', [CI, UnsubProps], TFs),
     {Codes, S1} = lists:mapfoldl(
-                    fun({F, Opts}, Acc = #{session := Session = #{subs := Subs}}) ->
+                    fun({F, Opts}, Acc = #{session := Session = #{subs := Subs}})
+                          when is_binary(F), is_map(Opts) ->
                             case maps:find(F, Subs) of
                                 {ok, Stored} ->
                                     true = ets:delete(?ROUTES, {self(), F}),
@@ -590,7 +665,10 @@ do_unsubscribe(Filters, UnsubProps, S = #{clientinfo := CI}) ->
                                     {0, Acc#{session => Session#{subs => maps:remove(F, Subs)}}};
                                 error ->
                                     {16#11, Acc}
-                            end
+                            end;
+                       (Other, _Acc) ->
+                            %% emqx_channel:process_unsubscribe/4 takes {Filter, map()}
+                            error({bad_subscription, Other})
                     end, S, TFs1),
     {reply, {ok, Codes}, S1}.
 
@@ -611,9 +689,11 @@ do_publish(Topic, Payload, QoS, Opts, S) ->
     end.
 
 check_acl(PubSub, Topic, S = #{clientinfo := CI, spec := Spec}) ->
-    case maps:get(is_superuser, CI, false) =:= true orelse not maps:get(enable_acl, Spec) of
-        true -> {allow, S};
-        false ->
+    %% emqx_channel:is_acl_enabled/1: `not IsSuperuser' (badarg unless a boolean)
+    #{is_superuser := IsSuperuser} = CI,
+    case (not IsSuperuser) andalso maps:get(enable_acl, Spec) of
+        false -> {allow, S};
+        true ->
             Now = erlang:monotonic_time(millisecond),
             Key = {PubSub, Topic},
             Cache = [E || E = {_, _, At} <- maps:get(acl_cache, S),
@@ -680,8 +760,9 @@ enrich_message(Opts, Msg0, #{spec := Spec}) ->
 
 deliver_to_client(Msg, S = #{clientinfo := CI, spec := Spec}) ->
     inc('messages.delivered'),
-    Out = emqx_hooks:run_fold('message.delivered', [CI], Msg),
-    is_message(Out) orelse error({bad_delivered_message, Out}),
+    Out = emqx_double_check:message(emqx_hooks:run_fold('message.delivered', [CI], Msg)),
+    %% written to the subscriber as a PUBLISH packet
+    _ = emqx_double_frame:publish(maps:get(proto_ver, maps:get(conninfo, S)), 1, Out),
     S1 = S#{received => [Out | maps:get(received, S)]},
     case element(3, Msg) > 0 of
         false -> S1;
@@ -770,8 +851,6 @@ inc_dropped(_Topic) ->
 bin(undefined) -> undefined;
 bin(L) when is_list(L) -> iolist_to_binary(L);
 bin(B) -> B.
-
-is_message(M) -> is_tuple(M) andalso tuple_size(M) =:= 9 andalso element(1, M) =:= message.
 
 is_sys(Msg) -> maps:get(sys, element(5, Msg), false) =:= true.
 

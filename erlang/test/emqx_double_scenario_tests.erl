@@ -29,6 +29,13 @@ scenario_test_() ->
       {"message.delivered per subscriber", fun delivered_per_subscriber/0},
       {"bad accumulator crashes the client", fun bad_acc_crash/0},
       {"filter exception crashes the client", fun filter_crash/0},
+      {"client.connect {error, RC}: RC must fit the CONNACK", fun connect_error_codes/0},
+      {"client.connect properties checked as EMQX does", fun connect_props_checked/0},
+      {"client.connack properties must serialize", fun connack_props_checked/0},
+      {"message.publish result: every field type checked", fun publish_fields_checked/0},
+      {"message.delivered result must make a PUBLISH", fun delivered_checked/0},
+      {"non-boolean is_superuser crashes the ACL check", fun superuser_not_boolean/0},
+      {"client.subscribe / unsubscribe results checked", fun subscribe_results_checked/0},
       {"mqtt v5, ipv6, generated clientid", fun v5_ipv6_generated/0},
       {"shared subscription", fun shared_subscription/0},
       {"offline queue replayed on resume", fun offline_queue/0},
@@ -286,6 +293,183 @@ filter_crash() ->
     {ok, C} = ?S:connect(#{clientid => <<"c">>}),
     ?assertEqual({error, {crashed, filter_failed}}, ?S:subscribe(C, [<<"t">>])),
     ?assertEqual([filter_failed], [R || #{args := [_, R, _]} <- calls('session.terminated')]).
+
+%%--------------------------------------------------------------------
+%% Hook results held to what EMQX's code requires
+%%--------------------------------------------------------------------
+
+connect_error_codes() ->
+    Code = fun(RC) -> fun(_ConnInfo, _Props) -> {stop, {error, RC}} end end,
+    ok = emqx:hook('client.connect', Code(not_authorized)),
+    %% emqx_reason_codes:name/1 gives unknown_error; the CONNACK cannot carry
+    %% an atom, so the connection process crashes after client.connack.
+    ?assertEqual({error, {crashed, {bad_reason_code, not_authorized}}},
+                 ?S:connect(#{clientid => <<"a">>, proto_ver => 5})),
+    ?assertMatch([#{args := [_, unknown_error, #{}]}], calls('client.connack')),
+    ?assertEqual({error, {crashed, {bad_reason_code, not_authorized}}},
+                 ?S:connect(#{clientid => <<"a">>})),
+    emqx:unhook('client.connect', Code(not_authorized)),
+    _ = sys:get_state(emqx_hooks),
+    %% a v5-only code: fine for MQTT 5, no v3 CONNACK code for it
+    ok = emqx:hook('client.connect', Code(16#99)),
+    ?assertEqual({error, payload_format_invalid},
+                 ?S:connect(#{clientid => <<"b">>, proto_ver => 5})),
+    ?assertEqual({error, {crashed, {bad_reason_code, 16#99}}},
+                 ?S:connect(#{clientid => <<"b">>, proto_ver => 4})),
+    emqx:unhook('client.connect', Code(16#99)),
+    _ = sys:get_state(emqx_hooks),
+    ok = emqx:hook('client.connect', Code(300)),
+    ?assertEqual({error, {crashed, {bad_reason_code, 300}}},
+                 ?S:connect(#{clientid => <<"c">>, proto_ver => 5})).
+
+connect_props_checked() ->
+    Props = fun(P) -> fun(_ConnInfo, _Props) -> {ok, P} end end,
+    Try = fun(P, Ver) ->
+                  ok = emqx:hook('client.connect', Props(P)),
+                  R = ?S:connect(#{clientid => <<"c">>, proto_ver => Ver}),
+                  emqx:unhook('client.connect', Props(P)),
+                  _ = sys:get_state(emqx_hooks),
+                  R
+          end,
+    %% emqx_packet:check_conn_props/2
+    ?assertEqual({error, protocol_error}, Try(#{'Receive-Maximum' => 0}, 5)),
+    ?assertEqual({error, protocol_error}, Try(#{'Request-Response-Information' => 2}, 5)),
+    ?assertEqual({error, protocol_error}, Try(#{'Request-Problem-Information' => undefined}, 4)),
+    %% MQTT 5 reads them as a map
+    ?assertEqual({error, {crashed, {badmap, [{'Receive-Maximum', 10}]}}},
+                 Try([{'Receive-Maximum', 10}], 5)),
+    %% not a property, values the frame cannot carry
+    ?assertEqual({error, {crashed, {bad_property, 'Bogus', 1}}}, Try(#{'Bogus' => 1}, 5)),
+    ?assertEqual({error, {crashed, {bad_property, 'Authentication-Method', <<0, 255>>}}},
+                 Try(#{'Authentication-Method' => <<0, 255>>}, 5)),
+    ?assertEqual({error, {crashed, {bad_property, 'Receive-Maximum', <<"10">>}}},
+                 Try(#{'Receive-Maximum' => <<"10">>}, 5)),
+    ?assertEqual({error, {crashed, {bad_property, 'Session-Expiry-Interval', -1}}},
+                 Try(#{'Session-Expiry-Interval' => -1}, 4)),
+    %% enhanced auth: a method without data, and no enhanced_authenticate hook
+    ?assertEqual({error, not_authorized}, Try(#{'Authentication-Method' => <<"m">>}, 5)),
+    ?assertEqual({error, not_authorized},
+                 Try(#{'Authentication-Method' => <<"m">>, 'Authentication-Data' => <<"d">>}, 5)),
+    %% valid changes go through; undefined values are no property
+    ?assertMatch({ok, _}, Try(#{'Receive-Maximum' => 5, 'Topic-Alias-Maximum' => undefined,
+                                'User-Property' => [{<<"k">>, <<"v">>}]}, 5)),
+    ?assertMatch({ok, _}, Try(undefined, 5)).
+
+connack_props_checked() ->
+    Ack = fun(Extra) -> fun(_ConnInfo, _Rc, Acc) -> {ok, maps:merge(Acc, Extra)} end end,
+    Try = fun(Extra, Ver) ->
+                  emqx_double_recorder:clear(),
+                  ok = emqx:hook('client.connack', Ack(Extra)),
+                  R = ?S:connect(#{clientid => <<"c">>, proto_ver => Ver}),
+                  emqx:unhook('client.connack', Ack(Extra)),
+                  _ = sys:get_state(emqx_hooks),
+                  R
+          end,
+    ?assertEqual({error, {crashed, {bad_property, 'Server-Keep-Alive', <<"60">>}}},
+                 Try(#{'Server-Keep-Alive' => <<"60">>}, 5)),
+    %% the session had been opened: it terminates with the crash reason
+    ?assertMatch([#{args := [_, {bad_property, 'Server-Keep-Alive', _}, _]}],
+                 calls('session.terminated')),
+    ?assertEqual({error, {crashed, {bad_property, 'Reason-String', <<255>>}}},
+                 Try(#{'Reason-String' => <<255>>}, 5)),
+    ?assertEqual({error, {crashed, {bad_property, 'User-Property', [{<<"k">>, <<"v">>}, x]}}},
+                 Try(#{'User-Property' => [{<<"k">>, <<"v">>}, x]}, 5)),
+    ?assertEqual({error, {crashed, {bad_property, 'Server-Keep-Alive', 70000}}},
+                 Try(#{'Server-Keep-Alive' => 70000}, 4)),
+    ?assertMatch({ok, _}, Try(#{'Reason-String' => <<"hi">>, 'Server-Keep-Alive' => 30,
+                                'User-Property' => {<<"k">>, <<"v">>}}, 5)),
+    %% a refused CONNECT writes its CONNACK too
+    ok = emqx:hook('client.connack', Ack(#{'Maximum-QoS' => 3.0})),
+    ok = emqx:hook('client.authenticate',
+                   fun(_, Acc) -> {stop, Acc#{auth_result => not_authorized}} end),
+    ?assertEqual({error, {crashed, {bad_property, 'Maximum-QoS', 3.0}}},
+                 ?S:connect(#{clientid => <<"d">>, proto_ver => 5})).
+
+publish_fields_checked() ->
+    Set = fun(Pos, V) -> fun(M) -> {ok, setelement(Pos, M, V)} end end,
+    Try = fun(Pos, V) ->
+                  ok = emqx:hook('message.publish', Set(Pos, V)),
+                  {ok, C} = ?S:connect(#{clientid => <<"c">>}),
+                  R = ?S:publish(C, <<"t">>, <<"x">>, 0),
+                  emqx:unhook('message.publish', Set(Pos, V)),
+                  _ = sys:get_state(emqx_hooks),
+                  R
+          end,
+    Bad = fun(Field, Pos, V) ->
+                  ?assertEqual({error, {crashed, {bad_message, Field, V}}}, Try(Pos, V))
+          end,
+    Bad(id, 2, "id"),
+    Bad(qos, 3, 3),
+    Bad(from, 4, "c"),
+    Bad(flags, 5, #{retain => 1}),
+    Bad(flags, 5, [{retain, false}]),
+    Bad(headers, 6, #{<<"k">> => v}),
+    ?assertEqual({error, {crashed, {bad_message, allow_publish, no}}},
+                 Try(6, #{allow_publish => no})),
+    ?assertEqual({error, {crashed, {bad_message, properties, #{'Content-Type' => 42}}}},
+                 Try(6, #{properties => #{'Content-Type' => 42}})),
+    ?assertEqual({error, {crashed, {bad_message, properties, [{'Content-Type', <<"t">>}]}}},
+                 Try(6, #{properties => [{'Content-Type', <<"t">>}]})),
+    Bad(topic, 7, "t"),
+    Bad(payload, 8, [<<"a">>, b]),
+    Bad(timestamp, 9, 1.5),
+    %% iodata payloads, atom senders, unknown flags and headers are fine
+    ?assertEqual({ok, no_subscribers}, Try(8, [<<"a">>, "b" | <<"c">>])),
+    ?assertEqual({ok, no_subscribers}, Try(4, undefined)),
+    ?assertEqual({ok, no_subscribers}, Try(5, #{dup => false, retain => false, sys => true})),
+    ?assertEqual({ok, no_subscribers}, Try(6, #{custom => self(), properties => #{}})).
+
+delivered_checked() ->
+    Set = fun(Pos, V) -> fun(_CI, M) -> {ok, setelement(Pos, M, V)} end end,
+    Try = fun(Pos, V, Ver) ->
+                  ok = emqx:hook('message.delivered', Set(Pos, V)),
+                  {ok, S} = ?S:connect(#{clientid => <<"s">>, proto_ver => Ver}),
+                  {ok, [0]} = ?S:subscribe(S, [<<"t">>]),
+                  {ok, P} = ?S:connect(#{clientid => <<"p">>}),
+                  _ = ?S:publish(P, <<"t">>, <<"x">>, 0),
+                  emqx:unhook('message.delivered', Set(Pos, V)),
+                  _ = sys:get_state(emqx_hooks),
+                  ok = ?S:disconnect(P),
+                  Alive = is_process_alive(S),
+                  Alive andalso ?S:disconnect(S),
+                  [R || #{args := [#{clientid := <<"s">>}, R, _]} <- calls('session.terminated')]
+          end,
+    %% a topic that is not UTF-8 cannot be written in a PUBLISH packet
+    ?assertMatch([{bad_publish, topic, <<255>>} | _], lists:reverse(Try(7, <<255>>, 4))),
+    %% MQTT 5: the publish properties are written too (only those)
+    Props = fun(P) -> #{properties => P} end,
+    ?assertMatch([{bad_publish, topic, _}, {bad_message, properties, _}],
+                 Try(6, Props(#{'Message-Expiry-Interval' => -5}), 5)),
+    ?assertMatch([_, _, {shutdown, normal}],
+                 Try(6, Props(#{'Message-Expiry-Interval' => 5, 'Not-A-Pub-Prop' => x}), 5)).
+
+subscribe_results_checked() ->
+    Sub = fun(TFs) -> fun(_CI, _Props, _Acc) -> {ok, TFs} end end,
+    Try = fun(TFs, Ver) ->
+                  ok = emqx:hook('client.subscribe', Sub(TFs)),
+                  {ok, C} = ?S:connect(#{clientid => <<"c">>, proto_ver => Ver}),
+                  R = ?S:subscribe(C, [<<"t">>]),
+                  emqx:unhook('client.subscribe', Sub(TFs)),
+                  _ = sys:get_state(emqx_hooks),
+                  R
+          end,
+    ?assertEqual({error, {crashed, {bad_subscription, <<"t">>}}}, Try([<<"t">>], 4)),
+    ?assertEqual({error, {crashed, {bad_subscription, {"t", #{qos => 0}}}}},
+                 Try([{"t", #{qos => 0}}], 4)),
+    ?assertEqual({error, {crashed, {bad_subscription, {<<"t">>, #{}}}}}, Try([{<<"t">>, #{}}], 4)),
+    ?assertEqual({error, {crashed, {bad_reason_code, 3}}}, Try([{<<"t">>, #{qos => 3}}], 4)),
+    ?assertEqual({error, {crashed, {bad_reason_code, q}}}, Try([{<<"t">>, #{qos => q}}], 5)),
+    ?assertEqual({ok, [1, 0]}, Try([{<<"a">>, #{qos => 1}}, {<<"b">>, #{qos => 0}}], 4)),
+    Unsub = fun(_CI, _Props, _Acc) -> {ok, [<<"t">>]} end,
+    ok = emqx:hook('client.unsubscribe', Unsub),
+    {ok, C} = ?S:connect(#{clientid => <<"u">>}),
+    ?assertEqual({error, {crashed, {bad_subscription, <<"t">>}}}, ?S:unsubscribe(C, [<<"t">>])).
+
+superuser_not_boolean() ->
+    ok = emqx:hook('client.authenticate',
+                   fun(_, Acc) -> {stop, Acc#{is_superuser => 1}} end),
+    {ok, C} = ?S:connect(#{clientid => <<"c">>}),
+    ?assertEqual({error, {crashed, badarg}}, ?S:publish(C, <<"t">>, <<"x">>, 0)).
 
 %%--------------------------------------------------------------------
 %% Term shapes

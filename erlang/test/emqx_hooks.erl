@@ -56,8 +56,12 @@ stop() ->
 %%--------------------------------------------------------------------
 
 %% @doc Register Action (Fun, {Fun, InitArgs} or {M, F, ExtraArgs}) with
-%% priority 0 and no filter. Returns ok | {error, already_exists}.
-add(HookPoint, Action) ->
+%% priority 0 and no filter (or a whole #callback{} record, as EMQX allows).
+%% Returns ok | {error, already_exists}; any other Action is a
+%% function_clause error, as in EMQX.
+add(HookPoint, Callback) when is_record(Callback, callback) ->
+    add_callback_call(HookPoint, Callback);
+add(HookPoint, Action) when is_function(Action); is_tuple(Action) ->
     add_callback_call(HookPoint, #callback{action = Action, priority = 0}).
 
 %% @doc add/3: a list third argument with a fun action means InitArgs;
@@ -87,7 +91,8 @@ del(HookPoint, Action) ->
 %%--------------------------------------------------------------------
 
 %% @doc Run a notification hook. Only the bare atom `stop' stops the
-%% chain. Always returns ok (filter exceptions propagate).
+%% chain. Always returns ok (filter exceptions and non-boolean filter
+%% results propagate).
 run(HookPoint, Args) ->
     do_run(lookup(HookPoint), Args).
 
@@ -98,10 +103,12 @@ run_fold(HookPoint, Args, Acc) ->
 
 %% @doc The callbacks of HookPoint in run order, as
 %% `{callback, Action, Filter, Priority}' tuples ([] when none).
+%% Like EMQX, raises badarg when the hooks server (and so its table) is not
+%% running.
 lookup(HookPoint) ->
-    case catch ets:lookup(?TAB, HookPoint) of
+    case ets:lookup(?TAB, HookPoint) of
         [#hook{callbacks = Callbacks}] -> Callbacks;
-        _ -> []
+        [] -> []
     end.
 
 do_run([#callback{action = Action, filter = Filter} | Callbacks], Args) ->
@@ -124,9 +131,11 @@ do_run_fold([], _Args, Acc) ->
     Acc.
 
 %% Filters are not protected: an exception reaches the caller of run/run_fold.
-%% Anything but `false' lets the action run.
+%% As in 4.2.14 the filter's result is returned as is and used as the left
+%% operand of `andalso': `true' runs the action, `false' skips it, and any
+%% other value raises error:{badarg, Value} in the caller.
 filter_passed(undefined, _Args) -> true;
-filter_passed(Filter, Args) -> execute(Filter, Args) =/= false.
+filter_passed(Filter, Args) -> execute(Filter, Args).
 
 safe_execute(Action, Args) ->
     try execute(Action, Args)
@@ -164,7 +173,8 @@ handle_call({add, HookPoint, Callback = #callback{action = Action}}, _From, Stat
             end,
     {reply, Reply, State};
 handle_call(Req, _From, State) ->
-    {reply, {error, {unexpected_call, Req}}, State}.
+    logger:error("Unexpected call: ~p", [Req]),
+    {reply, ignored, State}.
 
 %% @private
 handle_cast({del, HookPoint, Action}, State) ->

@@ -54,7 +54,9 @@ hooks_test_() ->
       fun run_fold_rows/0,
       fun exceptions_are_caught/0,
       fun filter_false_skips/0,
-      fun filter_gets_acc_and_non_false_passes/0,
+      fun filter_gets_acc/0,
+      fun filter_non_boolean_raises_badarg/0,
+      fun bad_action_and_no_server/0,
       fun filter_exception_propagates/0,
       fun unhook_forms/0,
       fun unhook_last_deletes_entry/0,
@@ -160,15 +162,32 @@ filter_false_skips() ->
     ok = emqx_hooks:run(hp, [x]),
     ?assertEqual([ran2], log()).
 
-filter_gets_acc_and_non_false_passes() ->
+filter_gets_acc() ->
     Self = self(),
     Filter = fun(A, Acc) -> Self ! {filter, A, Acc}, Acc > 0 end,
-    NonBool = fun(_A, _Acc) -> ok end,
     ok = emqx_hooks:add(f, {?MODULE, cb_fold, [a, fun(Acc) -> {ok, Acc + 1} end]}, Filter, 1),
-    ok = emqx_hooks:add(f, {?MODULE, cb_fold, [b, fun(Acc) -> {ok, Acc + 10} end]}, NonBool, 0),
-    ?assertEqual(10, emqx_hooks:run_fold(f, [x], 0)),
+    ?assertEqual(0, emqx_hooks:run_fold(f, [x], 0)),
     ?assertEqual([{filter, x, 0}], flush_msgs(1)),
-    ?assertEqual(16, emqx_hooks:run_fold(f, [x], 5)).
+    ?assertEqual(6, emqx_hooks:run_fold(f, [x], 5)),
+    ?assertEqual([{filter, x, 5}], flush_msgs(1)).
+
+%% EMQX 4.2.14 evaluates `filter_passed(...) andalso safe_execute(...)':
+%% a filter result other than true/false raises {badarg, Value} in the
+%% caller of run / run_fold, the action does not run and the chain stops.
+filter_non_boolean_raises_badarg() ->
+    Self = self(),
+    Action = fun(_A, Acc) -> Self ! action_ran, {ok, Acc + 10} end,
+    ok = emqx_hooks:add(f, Action, fun(_A, _Acc) -> ok end, 1),
+    ok = emqx_hooks:add(f, {?MODULE, cb_fold, [later, fun(Acc) -> {ok, Acc} end]}, 0),
+    ?assertError({badarg, ok}, emqx_hooks:run_fold(f, [x], 0)),
+    ok = emqx_hooks:add(r, {?MODULE, cb, [a]}, fun(_) -> {true} end, 1),
+    ok = emqx_hooks:add(r, {?MODULE, cb, [b]}, 0),
+    ?assertError({badarg, {true}}, emqx_hooks:run(r, [x])),
+    %% MFA filters too, and a filter returning undefined is not "no filter"
+    ok = emqx_hooks:add(u, {?MODULE, cb, [c]}, {?MODULE, cb, [undefined_ret, undefined]}, 0),
+    ?assertError({badarg, undefined}, emqx_hooks:run(u, [x])),
+    receive action_ran -> error(action_ran) after 0 -> ok end,
+    ?assertEqual([undefined_ret], log()).
 
 filter_exception_propagates() ->
     ok = emqx_hooks:add(f, {?MODULE, cb_fold, [a, fun(A) -> {ok, A} end]},
@@ -176,6 +195,17 @@ filter_exception_propagates() ->
     ?assertError(filter_boom, emqx_hooks:run_fold(f, [x], 0)),
     ok = emqx_hooks:add(r, {?MODULE, cb, [a]}, {?MODULE, raise, [f]}, 0),
     ?assertError({boom, f}, emqx_hooks:run(r, [x])).
+
+%% add/2 accepts only funs and tuples (function_clause otherwise); running
+%% a hook without the hooks server raises badarg (no table), as in EMQX.
+bad_action_and_no_server() ->
+    ?assertError(function_clause, emqx_hooks:add(hp, not_an_action)),
+    ?assertError(function_clause, emqx:hook(hp, "not an action")),
+    ?assertEqual(ignored, gen_server:call(emqx_hooks, what)),
+    emqx_hooks:stop(),
+    ?assertError(badarg, emqx_hooks:run(hp, [x])),
+    ?assertError(badarg, emqx_hooks:run_fold(hp, [x], acc)),
+    ok = emqx_double:start().
 
 unhook_forms() ->
     F = fun(_) -> ok end,

@@ -124,6 +124,11 @@ pub fn changed_message<'a>(env: Env<'a>, msg: Term<'a>, change: &MessageChange) 
         if topic.is_empty() || topic.contains(['+', '#', '\0']) {
             return bad(format!("topic {topic:?} is not a valid topic name"));
         }
+        // A PUBLISH packet's topic is at most 65535 bytes: EMQX crashes the
+        // subscriber's connection on a longer one.
+        if topic.len() > 0xFFFF {
+            return bad(format!("topic of {} bytes (at most 65535)", topic.len()));
+        }
         f[6] = binary(env, topic.as_bytes());
     }
     if let Some(payload) = &change.payload {

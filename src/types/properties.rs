@@ -214,14 +214,68 @@ impl NewProperty {
             NewProperty::Bin(n, _) => (*n, PropKind::Bin),
             NewProperty::UserProperties(_) => (PropName::UserProperty, PropKind::Pairs),
         };
-        if name.value_kind() == kind {
-            Ok(())
-        } else {
-            Err(format!(
+        if name.value_kind() != kind {
+            return Err(format!(
                 "property {name} takes {:?}, not {kind:?}",
                 name.value_kind()
-            ))
+            ));
         }
+        // What EMQX's frame module can write: it crashes the client's connection on
+        // text that is not UTF-8 or longer than 65535 bytes, and truncates integers to
+        // the field's width.
+        match self {
+            NewProperty::Int(n, v) if u64::from(*v) > n.max_int() => Err(format!(
+                "property {n}: {v} is out of range (at most {})",
+                n.max_int()
+            )),
+            NewProperty::Int(..) => Ok(()),
+            NewProperty::Bin(n, b) => check_string(*n, b, n.is_text()),
+            NewProperty::UserProperties(pairs) => pairs.iter().try_for_each(|(k, v)| {
+                check_string(PropName::UserProperty, k, true)?;
+                check_string(PropName::UserProperty, v, true)
+            }),
+        }
+    }
+}
+
+fn check_string(name: PropName, b: &[u8], text: bool) -> Result<(), String> {
+    if b.len() > 0xFFFF {
+        Err(format!(
+            "property {name}: {} bytes (at most 65535)",
+            b.len()
+        ))
+    } else if text && std::str::from_utf8(b).is_err() {
+        Err(format!("property {name}: not UTF-8 text"))
+    } else {
+        Ok(())
+    }
+}
+
+impl PropName {
+    /// The largest integer the property's field holds (one, two or four bytes, or a
+    /// variable byte integer).
+    pub const fn max_int(self) -> u64 {
+        match self {
+            PropName::ServerKeepAlive
+            | PropName::ReceiveMaximum
+            | PropName::TopicAliasMaximum
+            | PropName::TopicAlias => 0xFFFF,
+            PropName::MessageExpiryInterval
+            | PropName::SessionExpiryInterval
+            | PropName::WillDelayInterval
+            | PropName::MaximumPacketSize => 0xFFFF_FFFF,
+            PropName::SubscriptionIdentifier => 268_435_455,
+            _ => 0xFF,
+        }
+    }
+
+    /// Whether a binary property is UTF-8 text (all but `Correlation-Data` and
+    /// `Authentication-Data`, which are raw bytes).
+    pub const fn is_text(self) -> bool {
+        !matches!(
+            self,
+            PropName::CorrelationData | PropName::AuthenticationData
+        )
     }
 }
 
@@ -262,5 +316,41 @@ mod tests {
         assert!(NewProperty::Bin(PropName::ContentType, b"x".to_vec())
             .validate()
             .is_ok());
+    }
+
+    #[test]
+    fn new_property_values_fit_the_frame() {
+        let ok = |p: NewProperty| assert!(p.validate().is_ok(), "{p:?}");
+        let bad = |p: NewProperty| assert!(p.validate().is_err(), "{p:?}");
+        ok(NewProperty::Int(PropName::MaximumQos, 255));
+        bad(NewProperty::Int(PropName::MaximumQos, 256));
+        ok(NewProperty::Int(PropName::ServerKeepAlive, 65535));
+        bad(NewProperty::Int(PropName::ServerKeepAlive, 65536));
+        ok(NewProperty::Int(PropName::SessionExpiryInterval, u32::MAX));
+        ok(NewProperty::Int(
+            PropName::SubscriptionIdentifier,
+            268_435_455,
+        ));
+        bad(NewProperty::Int(
+            PropName::SubscriptionIdentifier,
+            268_435_456,
+        ));
+        bad(NewProperty::Bin(PropName::ContentType, vec![0xff]));
+        ok(NewProperty::Bin(PropName::CorrelationData, vec![0xff]));
+        bad(NewProperty::Bin(PropName::CorrelationData, vec![0; 65536]));
+        ok(NewProperty::Bin(PropName::ReasonString, vec![b'x'; 65535]));
+        bad(NewProperty::Bin(PropName::ReasonString, vec![b'x'; 65536]));
+        ok(NewProperty::UserProperties(vec![(
+            b"k".to_vec(),
+            b"v".to_vec(),
+        )]));
+        bad(NewProperty::UserProperties(vec![(
+            b"k".to_vec(),
+            vec![0xc3],
+        )]));
+        bad(NewProperty::UserProperties(vec![(
+            vec![b'k'; 65536],
+            b"v".to_vec(),
+        )]));
     }
 }

@@ -1,19 +1,54 @@
 //! Test fixture for the execution model ("the broker comes first"):
 //!
 //! - `client_authenticate` (pool): username `slow` sleeps `init.sleep_ms` (default
-//!   2000) then allows; `panic` panics; anything else is allowed.
-//! - `client_check_acl` (inline): topics `panic/...` panic; others are allowed.
+//!   2000) then allows; `gated` waits until the gate is open, then allows; `panic`
+//!   panics; anything else is allowed.
+//! - `client_check_acl` (inline): topics `panic/...` panic; `gate/close` and `gate/open`
+//!   close and open the gate; `block/...` sleeps `init.sleep_ms` right on the calling
+//!   scheduler (a misbehaving inline hook, for the tests' scheduler monitor); others
+//!   are allowed.
 //! - `message_publish` (pool): topics `panic/...` panic, `slow/...` sleep; others continue.
-//! - `client_connected` (queue): client ids starting with `panic` panic; otherwise it
-//!   sleeps `init.notify_sleep_us` (default 0) and sends `{ClientId, ConnectedAt}` to the
+//! - `client_connected` (queue): client ids starting with `panic` panic; client ids
+//!   starting with `gated` wait until the gate is open; otherwise it sleeps
+//!   `init.notify_sleep_us` (default 0); then it sends `{ClientId, ConnectedAt}` to the
 //!   process registered as `rust_hook_probe`, so tests can check per-client order.
 //! - `session_created` (queue): client ids starting with `panic` panic.
 //! - `message_delivered` (`#[hook(queue)]`: observed, not changed): sends
-//!   `{ClientId, Topic}` to `rust_hook_probe` after `init.notify_sleep_us`.
+//!   `{ClientId, Topic}` to `rust_hook_probe` after `init.notify_sleep_us`, and for
+//!   topics `gated/...` after the gate is open.
+//!
+//! The gate lets tests hold callbacks without guessing durations: a callback that waits
+//! for it provably has not returned until the test opens it. A callback waits at most
+//! 60 s (so a failed test cannot hold a worker forever).
 
 use emqx_rust_hook::erl;
 use emqx_rust_hook::prelude::*;
-use std::time::Duration;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Open or closed; callbacks that wait for the gate block while it is closed.
+static GATE: Mutex<bool> = Mutex::new(true);
+static GATE_CHANGED: Condvar = Condvar::new();
+
+fn set_gate(open: bool) {
+    *GATE.lock().unwrap_or_else(|e| e.into_inner()) = open;
+    GATE_CHANGED.notify_all();
+}
+
+fn wait_gate() {
+    let until = Instant::now() + Duration::from_secs(60);
+    let mut open = GATE.lock().unwrap_or_else(|e| e.into_inner());
+    while !*open {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        open = GATE_CHANGED
+            .wait_timeout(open, left)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+}
 
 /// Configured delays.
 pub struct SlowHooks {
@@ -46,6 +81,10 @@ impl Hooks for SlowHooks {
                 std::thread::sleep(self.sleep);
                 AuthDecision::Allow
             }
+            Some("gated") => {
+                wait_gate();
+                AuthDecision::Allow
+            }
             Some("panic") => panic!("test panic in a pool hook"),
             _ => AuthDecision::Allow,
         }
@@ -61,6 +100,12 @@ impl Hooks for SlowHooks {
     ) -> AclDecision {
         if topic.starts_with("panic/") {
             panic!("test panic in an inline hook");
+        }
+        match topic {
+            "gate/close" => set_gate(false),
+            "gate/open" => set_gate(true),
+            t if t.starts_with("block/") => std::thread::sleep(self.sleep),
+            _ => {}
         }
         AclDecision::Allow
     }
@@ -79,6 +124,9 @@ impl Hooks for SlowHooks {
         if client.clientid().0.starts_with(b"panic") {
             panic!("test panic in a queued hook");
         }
+        if client.clientid().0.starts_with(b"gated") {
+            wait_gate();
+        }
         if !self.notify_sleep.is_zero() {
             std::thread::sleep(self.notify_sleep);
         }
@@ -90,6 +138,9 @@ impl Hooks for SlowHooks {
 
     #[hook(queue)]
     fn message_delivered(&self, client: &ClientInfo, message: &Message) -> DeliverDecision {
+        if message.topic().starts_with("gated/") {
+            wait_gate();
+        }
         if !self.notify_sleep.is_zero() {
             std::thread::sleep(self.notify_sleep);
         }

@@ -321,6 +321,13 @@ impl Hooks for TestHooks {
                 )])],
                 ..Default::default()
             })
+        } else if topic.starts_with("badprop/") {
+            // A property EMQX's frame module cannot write (Content-Type must be UTF-8):
+            // the SDK refuses the decision, the failure policy applies.
+            PublishDecision::Change(MessageChange {
+                properties: vec![NewProperty::Bin(PropName::ContentType, vec![0xff, 0xfe])],
+                ..Default::default()
+            })
         } else {
             PublishDecision::Abstain
         }
