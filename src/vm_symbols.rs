@@ -11,11 +11,12 @@
 //!   [slot]`);
 //! - in a test binary no slot is filled, and a call reports
 //!   `enif_x called outside a BEAM` and aborts: code that needs live terms cannot run
-//!   there, everything else (decisions, helpers, `testing` values) can.
+//!   there, everything else (decisions, helpers, plain values) can.
 //!
-//! A cdylib hides every symbol it does not export, so the trampolines never shadow the
-//! VM's functions for other libraries. x86_64 Linux only; elsewhere the externs stay
-//! undefined as in rustler.
+//! rustc's version script keeps the trampolines local to the cdylib (it exports only
+//! `nif_init`), so they never interpose on the VM or on other NIF libraries; being
+//! assembly, they are opaque to LTO, which can neither inline nor bypass them. x86_64
+//! Linux only; elsewhere the externs stay undefined as in rustler.
 
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::atomic::{AtomicPtr, Ordering};
