@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit integration broker test-broker demo bench plugin clean
+.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench plugin clean
 
 all: build
 
@@ -21,7 +21,7 @@ erlang:
 ## The README's test command: lint, Rust unit tests, then the Erlang host and the
 ## integration tests that load the real .so files into a real BEAM through the plugin,
 ## then the broker suite (a real EMQX broker; says so plainly when there is none).
-test: lint unit build integration broker
+test: lint unit user-crate build integration broker
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -30,6 +30,10 @@ lint:
 
 unit:
 	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio
+
+## `cargo test` in a fresh hook crate outside the workspace (tests/user_crate.sh).
+user-crate:
+	CARGO=$(CARGO) tests/user_crate.sh
 
 integration: build plugin
 	$(REBAR) eunit --dir erlang/test,tests

@@ -34,11 +34,11 @@
 //! typed values borrowed from EMQX's terms ([`types`]); decisions are types
 //! ([`decision`]) that the SDK turns into valid EMQX return values.
 //!
-//! The examples in these docs and in the README are doctests marked `no_run`: they are
-//! type-checked by `cargo test` (`make test`), not linked. Any executable that links this
-//! crate references the VM's `enif_*` functions, which exist only inside the BEAM, so a
-//! doctest that is linked fails with undefined symbols; rustdoc builds `no_run`
-//! doctests without linking them. Hooks are run for real by the integration tests.
+//! `cargo test` works in a hook crate (x86_64 Linux): the SDK defines the VM's `enif_*`
+//! functions as trampolines that the `.so` loaded by the VM points at the VM's own
+//! functions, and that abort with `enif_<name> called outside a BEAM` in a test binary.
+//! Unit-test decisions and helpers there; hooks, which read live terms, run for real in
+//! the integration tests. The hook examples in these docs are doctests marked `no_run`.
 
 #![warn(missing_docs)]
 
@@ -63,6 +63,8 @@ mod scoped;
 pub mod spec;
 pub mod topic;
 pub mod types;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod vm_symbols;
 mod workers;
 
 pub use config::{Config, FailedAction, InitError};

@@ -122,6 +122,9 @@ unsafe extern "C" fn unload(_env: *mut ErlNifEnv, priv_data: *mut c_void) {
 
 /// The `nif_init` of a hook library (called by the code `#[export]` generates).
 pub fn nif_entry<T: Hooks>(specs: &'static [HookSpec]) -> *const ErlNifEntry {
+    // Every enif_* call goes through the SDK's trampolines: point them at the VM first.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    crate::vm_symbols::resolve();
     let _ = LIBRARY.set(Library {
         factory: |config| T::init(config).map(|t| Box::new(t) as Box<dyn Hooks>),
         specs,
