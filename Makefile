@@ -38,16 +38,18 @@ user-crate:
 integration: build plugin
 	$(REBAR) eunit --dir erlang/test,tests
 
-## The broker suite (tests/broker/): the plugin installed into a real EMQX 4.2 broker as
-## the README tells users, driven by real MQTT clients. Broker: $$EMQX_HOME, else the
-## EMQX kit beside the repository (../shared/emqx), built once into ~/.cache/emqx-rust-hook.
-## `make test` skips it with a plain message when there is neither; `make test-broker`
-## (and CI) fail instead.
+## The broker suite (tests/broker/): the plugin installed into a real EMQX 4.2 and a real
+## EMQX 4.4 broker as the README tells users, driven by real MQTT clients. Brokers:
+## $$EMQX_HOME (4.2) and $$EMQX44_HOME (4.4), else the EMQX kits beside the repository
+## (../shared/emqx, ../shared/emqx44), built once into ~/.cache/emqx-rust-hook.
+## `make test` skips a version with a plain message when it has neither; `make test-broker`
+## (and CI) fail instead. EMQX_VERSIONS="4.4" runs one version only.
+EMQX_VERSIONS ?= 4.2 4.4
 broker: plugin
-	tests/broker/run.sh
+	tests/broker/run.sh $(EMQX_VERSIONS)
 
 test-broker: plugin
-	tests/broker/run.sh --required
+	tests/broker/run.sh --required $(EMQX_VERSIONS)
 
 ## The example library making real decisions in a few client lifecycles.
 demo: build

@@ -39,6 +39,55 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The EMQX release under test, read from `EMQX_HOME` (`releases/<vsn>/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// EMQX 4.2 (external plugins in `plugins/`).
+    V4_2,
+    /// EMQX 4.4 (external plugins in `etc/plugins/`, the zip release's
+    /// `plugins.expand_plugins_dir`; `data/loaded_plugins` records load and unload).
+    V4_4,
+}
+
+impl Version {
+    /// The version of the release at `home`: 4.4 when `releases/` has a `4.4.*` dir,
+    /// else 4.2 (4.3 is not supported).
+    pub fn of_home(home: &Path) -> Version {
+        let v44 = fs::read_dir(home.join("releases"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_string_lossy().starts_with("4.4."))
+            })
+            .unwrap_or(false);
+        if v44 {
+            Version::V4_4
+        } else {
+            Version::V4_2
+        }
+    }
+
+    /// The version of `EMQX_HOME`.
+    pub fn current() -> Version {
+        Version::of_home(Path::new(&std::env::var("EMQX_HOME").expect("EMQX_HOME")))
+    }
+
+    /// Where the README installs the plugin dir, relative to the release root.
+    pub fn plugin_dir(self) -> &'static str {
+        match self {
+            Version::V4_2 => "plugins/emqx_rust_hook",
+            Version::V4_4 => "etc/plugins/emqx_rust_hook",
+        }
+    }
+
+    /// `4.2` or `4.4`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::V4_2 => "4.2",
+            Version::V4_4 => "4.4",
+        }
+    }
+}
+
 /// What to install and how to start.
 #[derive(Clone, Debug)]
 pub struct Setup {
@@ -89,6 +138,8 @@ pub struct Broker {
     pub mqtt_port: u16,
     /// MQTT port of the listener with the mountpoint `mp/` (see [`Setup`]).
     pub mp_port: Option<u16>,
+    /// The EMQX release (from `EMQX_HOME`).
+    pub version: Version,
     dist_port: u16,
     rpc_port: Option<u16>,
     running: bool,
@@ -115,8 +166,11 @@ impl Broker {
         let root = std::env::temp_dir().join(format!("emqx-rust-hook-broker-{pid}-{n}"));
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(&root).unwrap();
+        // EMQX 4.4 has no plugins/ dir (its plugins go into etc/plugins/).
         for d in ["bin", "etc", "lib", "data", "plugins", "releases"] {
-            copy_dir(&home.join(d), &root.join(d));
+            if home.join(d).exists() {
+                copy_dir(&home.join(d), &root.join(d));
+            }
         }
         fs::create_dir_all(root.join("log")).unwrap();
         let mut b = Broker {
@@ -126,6 +180,7 @@ impl Broker {
             dist_port: free_port(),
             rpc_port: setup.rpc.then(free_port),
             mp_port: setup.mountpoint_listener.then(free_port),
+            version: Version::of_home(&home),
             running: false,
             watchdog: None,
         };
@@ -164,7 +219,8 @@ impl Broker {
     }
 
     /// Installs the plugin as the README says: `make plugin`'s directory into
-    /// `plugins/emqx_rust_hook/`, its conf into `etc/plugins/`, with `setup.lib` in priv/.
+    /// `plugins/emqx_rust_hook/` (4.2) or `etc/plugins/emqx_rust_hook/` (4.4), its conf
+    /// into `etc/plugins/`, with `setup.lib` in priv/.
     fn install(&self, setup: &Setup) {
         let built = repo_root().join("_build/plugin/emqx_rust_hook");
         assert!(
@@ -172,7 +228,7 @@ impl Broker {
             "{} is missing: run `make plugin` first",
             built.display()
         );
-        let dir = self.root.join("plugins/emqx_rust_hook");
+        let dir = self.plugin_dir();
         copy_dir(&built, &dir);
         if let Some(lib) = &setup.lib {
             fs::copy(lib, dir.join("priv").join(lib.file_name().unwrap())).unwrap();
@@ -180,12 +236,15 @@ impl Broker {
         self.write_conf(setup.lib.as_deref(), &setup.conf);
     }
 
+    /// The installed plugin dir (see [`Version::plugin_dir`]).
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.root.join(self.version.plugin_dir())
+    }
+
     /// Rewrites `etc/plugins/emqx_rust_hook.conf` from the shipped conf: `path` set to
     /// `lib`'s file name (in priv/) or an absolute path, plus `extra` lines.
     pub fn write_conf(&self, lib: Option<&Path>, extra: &[String]) {
-        let shipped = self
-            .root
-            .join("plugins/emqx_rust_hook/etc/emqx_rust_hook.conf");
+        let shipped = self.plugin_dir().join("etc/emqx_rust_hook.conf");
         let mut conf = fs::read_to_string(shipped).unwrap();
         if let Some(lib) = lib {
             let name = if lib.is_absolute() && !lib.exists() {

@@ -69,8 +69,7 @@ fn cycles(b: &mut Broker) {
     // second library.
     std::fs::copy(
         &example,
-        b.root
-            .join("plugins/emqx_rust_hook/priv/libexample_hook.so"),
+        b.plugin_dir().join("priv/libexample_hook.so"),
     )
     .unwrap();
     let login = |id: &str| Opts::new(id).login("user1", "secret");
@@ -112,7 +111,10 @@ fn cycles(b: &mut Broker) {
             );
             let name = lib.file_name().unwrap().to_str().unwrap();
             assert!(
-                text.contains(&format!("rust driver: plugins/emqx_rust_hook/priv/{name}")),
+                text.contains(&format!(
+                    "rust driver: {}/priv/{name}",
+                    b.version.plugin_dir()
+                )),
                 "{text}"
             );
             current = expect;
@@ -187,7 +189,7 @@ fn not_a_hook(b: &mut Broker) {
     let lib = native_lib("not_a_hook");
     std::fs::copy(
         &lib,
-        b.root.join("plugins/emqx_rust_hook/priv/libnot_a_hook.so"),
+        b.plugin_dir().join("priv/libnot_a_hook.so"),
     )
     .unwrap();
     refused(b, &lib, &["emqx_rust_hook", "libnot_a_hook.so"]);
