@@ -363,10 +363,15 @@ impl Broker {
     }
 
     fn load_probe_module(&self) {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("probe/rust_hook_broker_probe.erl");
+        self.load_erl_module(&Path::new(env!("CARGO_MANIFEST_DIR")).join("probe/rust_hook_broker_probe.erl"));
+    }
+
+    /// Compiles the Erlang source `src` on the node and loads the module there.
+    pub fn load_erl_module(&self, src: &Path) {
+        let name = src.file_name().unwrap().to_string_lossy();
         let v = self.eval(&format!(
             "{{ok, M, B}} = compile:file(\"{}\", [binary, report]), \
-             {{module, M}} = code:load_binary(M, \"rust_hook_broker_probe.erl\", B), ok.",
+             {{module, M}} = code:load_binary(M, \"{name}\", B), ok.",
             src.display()
         ));
         assert_eq!(v, "ok");
