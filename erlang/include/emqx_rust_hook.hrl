@@ -17,5 +17,6 @@
     failed_action = ?DEFAULT_FAILED_ACTION :: ignore | deny,
     topics = [] :: [binary()],       % message hooks: run only for matching topics
     sys = false :: boolean(),        % message hooks: let $SYS/... messages through
-    timeout = ?DEFAULT_CALL_TIMEOUT :: non_neg_integer()
+    timeout = ?DEFAULT_CALL_TIMEOUT :: non_neg_integer(),
+    lat :: emqx_rust_hook_latency:lat() | undefined   % its latency histogram
 }).
