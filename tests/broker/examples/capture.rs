@@ -95,12 +95,21 @@ fn mqtt5(port: u16) {
     f.nolocal = true;
     f.preserve_retain = true;
     f.retain_forward_rule = RetainForwardRule::OnNewSubscribe;
-    assert_eq!(sub.subscribe5(vec![f], vec![("sk".into(), "sv".into())]), [2]);
+    assert_eq!(
+        sub.subscribe5(vec![f], vec![("sk".into(), "sv".into())]),
+        [2]
+    );
     let mut willer = Opts::new("v5will").v5();
     willer.will = Some(("t/v5/will".into(), b"gone".to_vec(), 1, false));
     let w = connect(port, &willer).unwrap();
     let mut publ = connect(port, &Opts::new("v5pub").v5()).unwrap();
-    publ.publish_props("t/v5/q2", 2, false, b"exactly once", vec![("pk".into(), "pv".into())]);
+    publ.publish_props(
+        "t/v5/q2",
+        2,
+        false,
+        b"exactly once",
+        vec![("pk".into(), "pv".into())],
+    );
     assert_eq!(sub.recv().payload, b"exactly once");
     publ.publish("t/v5/retained", 1, true, b"kept");
     assert_eq!(sub.recv().payload, b"kept");

@@ -363,7 +363,9 @@ impl Broker {
     }
 
     fn load_probe_module(&self) {
-        self.load_erl_module(&Path::new(env!("CARGO_MANIFEST_DIR")).join("probe/rust_hook_broker_probe.erl"));
+        self.load_erl_module(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("probe/rust_hook_broker_probe.erl"),
+        );
     }
 
     /// Compiles the Erlang source `src` on the node and loads the module there.

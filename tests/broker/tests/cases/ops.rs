@@ -67,11 +67,7 @@ fn cycles(b: &mut Broker) {
     let example = native_lib("example_hook");
     // The example's .so goes into priv/ beside the test library, as a user would put a
     // second library.
-    std::fs::copy(
-        &example,
-        b.plugin_dir().join("priv/libexample_hook.so"),
-    )
-    .unwrap();
+    std::fs::copy(&example, b.plugin_dir().join("priv/libexample_hook.so")).unwrap();
     let login = |id: &str| Opts::new(id).login("user1", "secret");
     let mut sub = connect(b.mqtt_port, &login("ops-sub")).unwrap();
     assert_eq!(sub.subscribe("ops/keep", 1), 1);
@@ -187,10 +183,6 @@ fn missing_lib(b: &mut Broker) {
 
 fn not_a_hook(b: &mut Broker) {
     let lib = native_lib("not_a_hook");
-    std::fs::copy(
-        &lib,
-        b.plugin_dir().join("priv/libnot_a_hook.so"),
-    )
-    .unwrap();
+    std::fs::copy(&lib, b.plugin_dir().join("priv/libnot_a_hook.so")).unwrap();
     refused(b, &lib, &["emqx_rust_hook", "libnot_a_hook.so"]);
 }
