@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench plugin clean
+.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker test-package demo bench plugin package clean
 
 all: build
 
@@ -21,7 +21,7 @@ erlang:
 ## The README's test command: lint, Rust unit tests, then the Erlang host and the
 ## integration tests that load the real .so files into a real BEAM through the plugin,
 ## then the broker suite (a real EMQX broker; says so plainly when there is none).
-test: lint unit user-crate build integration broker
+test: lint unit user-crate build integration broker test-package
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -79,6 +79,17 @@ plugin: rust
 	cp erlang/priv/emqx_rust_hook.schema $(LIB) _build/plugin/emqx_rust_hook/priv/
 	cp erlang/etc/emqx_rust_hook.conf _build/plugin/emqx_rust_hook/etc/
 	@echo "plugin in _build/plugin/emqx_rust_hook/"
+
+## Versioned tarballs for EMQX 4.2 and 4.4 in _build/package/ (the plugin dir with LIB,
+## the conf, INSTALL.md for that release, SHA256SUMS); see package/package.sh.
+package: plugin
+	package/package.sh $(LIB)
+
+## The packages installed into a fresh EMQX 4.2 and 4.4 broker by running the README's
+## install steps (tests/package_install.sh; like the broker suite, a version without a
+## broker is skipped with a plain message, except on CI).
+test-package: package
+	tests/package_install.sh $(EMQX_VERSIONS)
 
 clean:
 	$(CARGO) clean
