@@ -20,7 +20,8 @@ erlang:
 
 ## The README's test command: lint, Rust unit tests, then the Erlang host and the
 ## integration tests that load the real .so files into a real BEAM through the plugin,
-## then the broker suite (a real EMQX broker; says so plainly when there is none).
+## then the broker suite on EMQX 4.2 and 4.4 and the package install test (real brokers;
+## says so plainly when there are none).
 test: lint unit user-crate build integration broker test-package
 
 lint:
