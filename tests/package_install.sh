@@ -3,8 +3,9 @@
 # (4.2 and 4.4; tests/broker/emqx-home.sh) by running the install steps of the README
 # literally: the README's `sh` block for that release is checked to be the one in the
 # package's INSTALL.md, then run with EMQX (a private copy of the release, on free ports)
-# and TARBALL set. Then: the plugin is active, `rust_hook status` shows the library, and
-# a real MQTT client sees the example's decision (SUBSCRIBE without username: 0x80).
+# and TARBALL set. Then: the plugin is active, `rust_hook status` shows the library, a
+# real MQTT client sees the example's decision (SUBSCRIBE without username: 0x80), and
+# after a restart of the broker all of it again.
 #   tests/package_install.sh [4.2|4.4]...   (default: both; needs `make package`)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -72,8 +73,15 @@ for v in "${versions[@]}"; do
         || { echo "EMQX $v: plugin not active" >&2; exit 1; }
     code=$(suback_code "$EMQX_MQTT_PORT")
     [ "$code" = 128 ] || { echo "EMQX $v: SUBACK $code, expected 128 (the example's ACL)" >&2; exit 1; }
+    # `plugins load` was recorded in data/loaded_plugins: loaded again at the next start.
+    "$T/emqx/bin/emqx" stop >/dev/null
+    "$T/emqx/bin/emqx" start >/dev/null
+    "$T/emqx/bin/emqx_ctl" plugins list | grep -q "Plugin(emqx_rust_hook, .*active=true" \
+        || { echo "EMQX $v: plugin not active after a restart" >&2; exit 1; }
+    code=$(suback_code "$EMQX_MQTT_PORT")
+    [ "$code" = 128 ] || { echo "EMQX $v: after a restart SUBACK $code, expected 128" >&2; exit 1; }
     "$T/emqx/bin/emqx" stop >/dev/null
     trap - EXIT
     rm -rf "$T"
-    echo "== EMQX $v: package installed as the README says, plugin active, example deciding (SUBACK 0x80): ok"
+    echo "== EMQX $v: package installed as the README says, plugin active, example deciding (SUBACK 0x80), loaded again after a restart: ok"
 done
