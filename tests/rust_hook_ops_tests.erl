@@ -5,6 +5,7 @@
 -module(rust_hook_ops_tests).
 
 -include_lib("eunit/include/eunit.hrl").
+-include_lib("emqx_rust_hook/include/emqx_rust_hook.hrl").
 
 ops_test_() ->
     {foreach,
@@ -12,7 +13,8 @@ ops_test_() ->
      fun(_) -> rust_hook_test_util:stop() end,
      [{"disable unregisters one hook, enable registers it again", fun enable_disable/0},
       {"enable/disable of a hook the library lacks, or with no library", fun bad_names/0},
-      {"sampled latency in rust_hook stats and as gauges", fun latency_stats/0}]}.
+      {"sampled latency in rust_hook stats and as gauges", fun latency_stats/0},
+      {"latency_sample = 1 times every call; 0 turns it off", fun latency_sample_conf/0}]}.
 
 latency_test_() ->
     [{"buckets: 4 per power of two, each upper bound in its bucket", fun buckets/0},
@@ -89,6 +91,22 @@ latency_stats() ->
                   'exhook.rust.client_check_acl.max_us'}, {N50, N99, NMax}),
     ?assertEqual({P50, P99, Max}, {emqx_metrics:val(N50), emqx_metrics:val(N99),
                                    emqx_metrics:val(NMax)}).
+
+latency_sample_conf() ->
+    ok = rust_hook_test_util:start("two_hooks", ["exhook.drivers.rust.latency_sample = 1"]),
+    [deny_check() || _ <- lists:seq(1, 5)],
+    ?assertNotEqual(nomatch, string:find(ctl(["rust_hook", "stats"]), "samples=5")),
+    rust_hook_test_util:stop(),
+    ok = rust_hook_test_util:start("two_hooks", ["exhook.drivers.rust.latency_sample = 0"]),
+    [#{hooks := Hooks}] = [emqx_rust_hook_driver:info()],
+    ?assertEqual([undefined, undefined], [element(#hook.lat, H) || H <- Hooks]),
+    erase('emqx_rust_hook.sample.client.check_acl'),
+    [deny_check() || _ <- lists:seq(1, 5)],
+    %% Not even the sample counter is kept.
+    ?assertEqual(undefined, get('emqx_rust_hook.sample.client.check_acl')),
+    Stats = ctl(["rust_hook", "stats"]),
+    ?assertNotEqual(nomatch, string:find(Stats, "calls=5")),
+    ?assertNotEqual(nomatch, string:find(Stats, "samples=0")).
 
 buckets() ->
     L = emqx_rust_hook_latency,

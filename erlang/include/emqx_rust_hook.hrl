@@ -8,6 +8,13 @@
 -define(DEFAULT_FAILED_ACTION, ignore).         % conf: failed_action
 -define(DEFAULT_NOTIFY_QUEUE_SIZE, 10000).      % conf: notify_queue_size
 -define(DEFAULT_OVERFLOW, drop_newest).         % conf: overflow
+-define(DEFAULT_LATENCY_SAMPLE, 16).            % conf: latency_sample (0: off)
+
+%% Latency sampling (emqx_rust_hook_latency): one call in `every' is timed, per process
+%% and hook; `key' names the process dictionary counter, `hist' the histogram
+%% (counters), `max' the largest sample (atomics).
+-record(lat, {key :: atom(), every :: pos_integer(), hist :: counters:counters_ref(),
+              max :: atomics:atomics_ref()}).
 
 %% What each registered callback knows about its hook; passed as the extra argument of
 %% the `{emqx_rust_hook_handler, Fun, [#hook{}]}' action.
@@ -18,5 +25,5 @@
     topics = [] :: [binary()],       % message hooks: run only for matching topics
     sys = false :: boolean(),        % message hooks: let $SYS/... messages through
     timeout = ?DEFAULT_CALL_TIMEOUT :: non_neg_integer(),
-    lat :: emqx_rust_hook_latency:lat() | undefined   % its latency histogram
+    lat :: #lat{} | undefined        % its latency histogram (emqx_rust_hook_latency)
 }).

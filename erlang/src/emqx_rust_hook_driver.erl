@@ -184,7 +184,10 @@ hook_record({Name, #{mode := Mode, topics := Topics, sys := Sys, failed_action :
                  _ -> FA
              end,
     #hook{name = Name, mode = Mode, topics = Topics, sys = Sys, failed_action = Failed,
-          timeout = opt(call_timeout, Opts), lat = emqx_rust_hook_latency:new(Name)}.
+          timeout = opt(call_timeout, Opts), lat = latency(Name, opt(latency_sample, Opts))}.
+
+latency(_Name, 0) -> undefined;
+latency(Name, Every) -> emqx_rust_hook_latency:new(Name, Every).
 
 %% A driver option, or its default (emqx_rust_hook.hrl) when the app env lacks it.
 opt(call_timeout, Opts) -> proplists:get_value(call_timeout, Opts, ?DEFAULT_CALL_TIMEOUT);
@@ -193,7 +196,8 @@ opt(pool_size, Opts) -> proplists:get_value(pool_size, Opts, ?DEFAULT_POOL_SIZE)
 opt(failed_action, Opts) -> proplists:get_value(failed_action, Opts, ?DEFAULT_FAILED_ACTION);
 opt(notify_queue_size, Opts) ->
     proplists:get_value(notify_queue_size, Opts, ?DEFAULT_NOTIFY_QUEUE_SIZE);
-opt(overflow, Opts) -> proplists:get_value(overflow, Opts, ?DEFAULT_OVERFLOW).
+opt(overflow, Opts) -> proplists:get_value(overflow, Opts, ?DEFAULT_OVERFLOW);
+opt(latency_sample, Opts) -> proplists:get_value(latency_sample, Opts, ?DEFAULT_LATENCY_SAMPLE).
 
 register_hook(H = #hook{name = Name}, Prio) ->
     ok = emqx:hook(Name, {emqx_rust_hook_handler, emqx_rust_hook_handler:callback(Name), [H]},

@@ -3,40 +3,44 @@
 %% policy), kept cheaply on the hot path.
 %%
 %% Sampled: each process times the first call of each hook and then one call in
-%% `?SAMPLE' (a counter in the process dictionary), so a hook that runs once per
-%% connection (connect, authenticate) is timed every time and a hot one (publish) one call
-%% in 16. A sample goes into a histogram of `counters' (write_concurrency: no shared cache
+%% `latency_sample' (16 by default; a counter in the process dictionary; the handler
+%% inlines `start/1'), so a hook that runs once per connection (connect, authenticate)
+%% is timed every time and a hot one (publish) one call in 16; `latency_sample = 0'
+%% turns it off (the callbacks then carry no histogram). A sample goes into a histogram of `counters' (write_concurrency: no shared cache
 %% line between schedulers) with 4 buckets per power of two, from 1 us up; the maximum is
 %% an `atomics' cell. Percentiles are the upper bound of their bucket (at most 19% above
 %% the true value). A new histogram is made at every start of the library.
 -module(emqx_rust_hook_latency).
 
--export([new/1, start/1, stop/2, summary/1, bucket/1, upper_us/1]).
+-include("emqx_rust_hook.hrl").
+
+-export([new/1, new/2, start/1, stop/2, summary/1, bucket/1, upper_us/1]).
 -export_type([lat/0]).
 
-%% One call in SAMPLE is timed (per process and hook).
--define(SAMPLE, 16).
 %% Buckets per power of two, and the number of buckets: 1 us .. 2^34 us (about 4.8 h).
 -define(SUB, 4).
 -define(OCTAVES, 35).
 -define(BUCKETS, (?SUB * ?OCTAVES + 1)).
 
--record(lat, {key :: atom(), hist :: counters:counters_ref(), max :: atomics:atomics_ref()}).
--opaque lat() :: #lat{}.
+-type lat() :: #lat{}.
 
-%% @doc A histogram for one hook; `Key' names its per-process sample counter.
+%% @doc A histogram for one hook, timing one call in 16.
 -spec new(atom()) -> lat().
-new(Hook) ->
-    #lat{key = list_to_atom("emqx_rust_hook.sample." ++ atom_to_list(Hook)),
+new(Hook) -> new(Hook, ?DEFAULT_LATENCY_SAMPLE).
+
+%% @doc A histogram for one hook, timing one call in `Every' (per process).
+-spec new(atom(), pos_integer()) -> lat().
+new(Hook, Every) when is_integer(Every), Every >= 1 ->
+    #lat{key = list_to_atom("emqx_rust_hook.sample." ++ atom_to_list(Hook)), every = Every,
          hist = counters:new(?BUCKETS, [write_concurrency]),
          max = atomics:new(1, [{signed, false}])}.
 
 %% @doc Called before the hook runs: a start time when this call is sampled, else
 %% `undefined'.
 -spec start(lat() | undefined) -> integer() | undefined.
-start(#lat{key = Key}) ->
+start(#lat{key = Key, every = Every}) ->
     case get(Key) of
-        N when is_integer(N), N < ?SAMPLE - 1 ->
+        N when is_integer(N), N < Every - 1 ->
             put(Key, N + 1),
             undefined;
         _ ->
