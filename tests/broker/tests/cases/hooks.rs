@@ -56,6 +56,10 @@ pub fn group() -> Group {
                 sessions,
             ),
             ("client.disconnected/session.terminated", disconnect_hooks),
+            (
+                "hook order and terminate reason as the release runs them",
+                release_order,
+            ),
             ("a mountpoint set on the listener's zone", mountpoint),
             ("all 19 hookpoints reached", all_reached),
             (
@@ -524,6 +528,39 @@ fn disconnect_hooks(b: &mut Broker) {
     assert!(get(d, "conninfo.disconnected_at").as_i64().unwrap() > 1_600_000_000_000);
     let t = one(&r, "session.terminated", "hk-bye");
     assert!(s(t, "reason").contains("normal"), "{}", short(t));
+}
+
+/// What differs between 4.2 and 4.4 in the notifications (the contract's section 5):
+/// 4.4 opens the session before `client.connected` (4.2 after), and unwraps
+/// `session.terminated`'s reason (`normal`; 4.2 `{shutdown, normal}`). Both notifications
+/// of one client go through the same queue shard, so the reports keep their order.
+fn release_order(b: &mut Broker) {
+    b.probe_take();
+    let c = connect(b.mqtt_port, &user("hk-order")).unwrap();
+    let mut r = await_hook(b, "client.connected", "hk-order", 1);
+    if of(&r, "session.created", "hk-order").is_empty() {
+        r.extend(await_hook(b, "session.created", "hk-order", 1));
+    }
+    let seq: Vec<&str> = r
+        .iter()
+        .filter(|v| client_of(v) == Some("hk-order"))
+        .filter_map(|v| v["hook"].as_str())
+        .filter(|h| *h == "session.created" || *h == "client.connected")
+        .collect();
+    match b.version {
+        Version::V4_2 => assert_eq!(seq, ["client.connected", "session.created"]),
+        Version::V4_4 => assert_eq!(seq, ["session.created", "client.connected"]),
+    }
+    c.disconnect();
+    let r = await_hook(b, "session.terminated", "hk-order", 1);
+    let reason = s(one(&r, "session.terminated", "hk-order"), "reason");
+    match b.version {
+        Version::V4_2 => assert!(
+            reason != "normal" && reason.contains("shutdown") && reason.contains("normal"),
+            "{reason}"
+        ),
+        Version::V4_4 => assert_eq!(reason, "normal"),
+    }
 }
 
 fn mountpoint(b: &mut Broker) {
