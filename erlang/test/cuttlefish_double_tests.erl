@@ -93,7 +93,10 @@ validation_test() ->
                                                      "must be an integer >= 1"}}]}},
                  map("exhook.drivers.rust.path = p\nexhook.drivers.rust.pool_size = 0\n")),
     ?assertMatch({error, {validation, [_]}},
-                 map("exhook.drivers.rust.path = p\nexhook.drivers.rust.notify_queue_size = -1\n")).
+                 map("exhook.drivers.rust.path = p\nexhook.drivers.rust.notify_queue_size = -1\n")),
+    ?assertEqual({error, {validation, [{validation, {"exhook.drivers.rust.latency_sample",
+                                                     "must be an integer >= 0"}}]}},
+                 map("exhook.drivers.rust.path = p\nexhook.drivers.rust.latency_sample = -1\n")).
 
 init_extras_test() ->
     Rust = rust("exhook.drivers.rust.path = p\n"
