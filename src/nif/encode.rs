@@ -228,8 +228,12 @@ pub fn filters<'a>(
             Some(q) => put(opts, atoms::qos(), q.as_u8())?,
             None => opts,
         };
-        if subscribe && map_get(opts, atoms::qos()).is_none() {
-            return bad("a subscribe filter needs a qos");
+        if subscribe
+            && !map_get(opts, atoms::qos())
+                .and_then(|q| q.decode::<u8>().ok())
+                .is_some_and(|q| q <= 2)
+        {
+            return bad("a subscribe filter needs a qos of 0, 1 or 2");
         }
         out.push((topic, opts).encode(env));
     }
