@@ -228,11 +228,10 @@ pub fn filters<'a>(
             Some(q) => put(opts, atoms::qos(), q.as_u8())?,
             None => opts,
         };
-        if subscribe
-            && !map_get(opts, atoms::qos())
-                .and_then(|q| q.decode::<u8>().ok())
-                .is_some_and(|q| q <= 2)
-        {
+        let qos_ok = map_get(opts, atoms::qos())
+            .and_then(|q| q.decode::<u8>().ok())
+            .is_some_and(|q| q <= 2);
+        if subscribe && !qos_ok {
             return bad("a subscribe filter needs a qos of 0, 1 or 2");
         }
         out.push((topic, opts).encode(env));
