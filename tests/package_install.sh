@@ -4,8 +4,9 @@
 # literally: the README's `sh` block for that release is checked to be the one in the
 # package's INSTALL.md, then run with EMQX (a private copy of the release, on free ports)
 # and TARBALL set. Then: the plugin is active, `rust_hook status` shows the library, a
-# real MQTT client sees the example's decision (SUBSCRIBE without username: 0x80), and
-# after a restart of the broker all of it again.
+# real MQTT client sees the example's decision (SUBSCRIBE without username: 0x80), after
+# a restart of the broker all of it again, and the README's library upgrade (a new file
+# name in priv/, `path`, `plugins reload`) runs the new library.
 #   tests/package_install.sh [4.2|4.4]...   (default: both; needs `make package`)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -80,8 +81,20 @@ for v in "${versions[@]}"; do
         || { echo "EMQX $v: plugin not active after a restart" >&2; exit 1; }
     code=$(suback_code "$EMQX_MQTT_PORT")
     [ "$code" = 128 ] || { echo "EMQX $v: after a restart SUBACK $code, expected 128" >&2; exit 1; }
+    # Upgrading the library as the README says: the new .so under a new name in priv/,
+    # `path` set to it, `plugins reload`.
+    case $v in 4.2) pdir=$T/emqx/plugins/emqx_rust_hook ;; *) pdir=$T/emqx/etc/plugins/emqx_rust_hook ;; esac
+    cp "$pdir/priv/libexample_hook.so" "$pdir/priv/libexample_hook-2.so"
+    sed -i 's|^exhook.drivers.rust.path = .*|exhook.drivers.rust.path = libexample_hook-2.so|' \
+        "$T/emqx/etc/plugins/emqx_rust_hook.conf"
+    "$T/emqx/bin/emqx_ctl" plugins reload emqx_rust_hook | grep -q "reloaded successfully" \
+        || { echo "EMQX $v: plugins reload failed" >&2; exit 1; }
+    "$T/emqx/bin/emqx_ctl" rust_hook status | grep -q "rust driver: .*libexample_hook-2.so" \
+        || { echo "EMQX $v: the upgraded library is not the one running" >&2; exit 1; }
+    code=$(suback_code "$EMQX_MQTT_PORT")
+    [ "$code" = 128 ] || { echo "EMQX $v: after the upgrade SUBACK $code, expected 128" >&2; exit 1; }
     "$T/emqx/bin/emqx" stop >/dev/null
     trap - EXIT
     rm -rf "$T"
-    echo "== EMQX $v: package installed as the README says, plugin active, example deciding (SUBACK 0x80), loaded again after a restart: ok"
+    echo "== EMQX $v: package installed as the README says, plugin active, example deciding (SUBACK 0x80), loaded again after a restart, library upgraded by reload: ok"
 done
