@@ -168,21 +168,24 @@ fn log_lines(b: &mut Broker) {
         "{}",
         b.log_tail(40)
     );
+    // The clients stay connected until their line is logged: the plugin's logger reads
+    // the client's logger metadata from its connection process, which must still live
+    // (the line is written a moment after the hook ran, more so on a busy machine).
     let c = connect(b.mqtt_port, &user("ex-log-client")).unwrap();
-    c.disconnect();
     let line = b
         .await_log_line(&["client connecting: clientid=ex-log-client"])
         .unwrap_or_else(|| panic!("no connect line:\n{}", b.log_tail(40)));
+    c.disconnect();
     assert!(line.contains("[info]"), "{line}");
     // Named like EMQX's own client lines (`clientid@IP:Port`, from the logger metadata;
     // EMQX 4.2's formatter prints the binary client id as `<<"...">>`).
     assert!(names_client(&line, "ex-log-client"), "{line}");
     let mut p = connect(b.mqtt_port, &user("ex-log-pub")).unwrap();
     p.publish("ex/log", 1, false, b"logged payload");
-    p.disconnect();
     let line = b
         .await_log_line(&["example_hook: publish: topic=ex/log", "logged payload"])
         .unwrap_or_else(|| panic!("no publish line:\n{}", b.log_tail(20)));
+    p.disconnect();
     assert!(names_client(&line, "ex-log-pub"), "{line}");
 }
 
