@@ -70,14 +70,14 @@ for v in "${versions[@]}"; do
     grep -q "OK" <<< "$out" && ! grep -q "FAILED" <<< "$out" || { echo "$out"; echo "checksums" >&2; exit 1; }
     grep -q "Plugin emqx_rust_hook loaded successfully" <<< "$out" || { echo "$out"; echo "EMQX $v: not loaded" >&2; exit 1; }
     grep -q "rust driver: .*libexample_hook.so" <<< "$out" || { echo "$out"; echo "EMQX $v: no status" >&2; exit 1; }
-    "$T/emqx/bin/emqx_ctl" plugins list | grep -q "Plugin(emqx_rust_hook, .*active=true" \
+    grep -q "Plugin(emqx_rust_hook, .*active=true" <<< "$("$T/emqx/bin/emqx_ctl" plugins list)" \
         || { echo "EMQX $v: plugin not active" >&2; exit 1; }
     code=$(suback_code "$EMQX_MQTT_PORT")
     [ "$code" = 128 ] || { echo "EMQX $v: SUBACK $code, expected 128 (the example's ACL)" >&2; exit 1; }
     # `plugins load` was recorded in data/loaded_plugins: loaded again at the next start.
     "$T/emqx/bin/emqx" stop >/dev/null
     "$T/emqx/bin/emqx" start >/dev/null
-    "$T/emqx/bin/emqx_ctl" plugins list | grep -q "Plugin(emqx_rust_hook, .*active=true" \
+    grep -q "Plugin(emqx_rust_hook, .*active=true" <<< "$("$T/emqx/bin/emqx_ctl" plugins list)" \
         || { echo "EMQX $v: plugin not active after a restart" >&2; exit 1; }
     code=$(suback_code "$EMQX_MQTT_PORT")
     [ "$code" = 128 ] || { echo "EMQX $v: after a restart SUBACK $code, expected 128" >&2; exit 1; }
@@ -87,9 +87,9 @@ for v in "${versions[@]}"; do
     cp "$pdir/priv/libexample_hook.so" "$pdir/priv/libexample_hook-2.so"
     sed -i 's|^exhook.drivers.rust.path = .*|exhook.drivers.rust.path = libexample_hook-2.so|' \
         "$T/emqx/etc/plugins/emqx_rust_hook.conf"
-    "$T/emqx/bin/emqx_ctl" plugins reload emqx_rust_hook | grep -q "reloaded successfully" \
+    grep -q "reloaded successfully" <<< "$("$T/emqx/bin/emqx_ctl" plugins reload emqx_rust_hook)" \
         || { echo "EMQX $v: plugins reload failed" >&2; exit 1; }
-    "$T/emqx/bin/emqx_ctl" rust_hook status | grep -q "rust driver: .*libexample_hook-2.so" \
+    grep -q "rust driver: .*libexample_hook-2.so" <<< "$("$T/emqx/bin/emqx_ctl" rust_hook status)" \
         || { echo "EMQX $v: the upgraded library is not the one running" >&2; exit 1; }
     code=$(suback_code "$EMQX_MQTT_PORT")
     [ "$code" = 128 ] || { echo "EMQX $v: after the upgrade SUBACK $code, expected 128" >&2; exit 1; }
