@@ -57,7 +57,6 @@ pub mod log;
 #[cfg(not(test))]
 mod nif;
 mod panic;
-#[cfg(feature = "tokio")]
 pub mod rt;
 mod scoped;
 pub mod spec;
@@ -87,7 +86,7 @@ pub mod prelude {
 }
 
 // The README's examples, compiled as doctests (they use the `tokio` feature).
-#[cfg(all(doctest, feature = "tokio"))]
+#[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
 
@@ -95,6 +94,7 @@ mod readme {}
 #[doc(hidden)]
 #[cfg(not(test))]
 pub mod __private {
+    pub use crate::nif::asyncargs::{args, AsyncArgs, CallFuture, Decided};
     pub use crate::nif::entry::nif_entry;
     pub use rustler::sys::ErlNifEntry;
 }

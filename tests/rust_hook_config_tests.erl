@@ -26,12 +26,14 @@ schema_defaults_are_the_hrl_defaults_test() ->
     ?assertEqual([{call_timeout, ?DEFAULT_CALL_TIMEOUT},
                   {hook_priority, ?DEFAULT_HOOK_PRIORITY},
                   {pool_size, ?DEFAULT_POOL_SIZE},
+                  {pool_max_size, ?DEFAULT_POOL_MAX_SIZE},
+                  {async_max_in_flight, ?DEFAULT_ASYNC_MAX_IN_FLIGHT},
                   {failed_action, ?DEFAULT_FAILED_ACTION},
                   {notify_queue_size, ?DEFAULT_NOTIFY_QUEUE_SIZE},
                   {overflow, ?DEFAULT_OVERFLOW}],
                  [{K, proplists:get_value(K, Rust)}
-                  || K <- [call_timeout, hook_priority, pool_size, failed_action,
-                           notify_queue_size, overflow]]),
+                  || K <- [call_timeout, hook_priority, pool_size, pool_max_size,
+                           async_max_in_flight, failed_action, notify_queue_size, overflow]]),
     %% The record the handler runs with starts from the same defaults.
     ?assertMatch(#hook{failed_action = ?DEFAULT_FAILED_ACTION, timeout = ?DEFAULT_CALL_TIMEOUT},
                  #hook{}).
@@ -88,15 +90,15 @@ sdk_needs_every_value() ->
     ok = rust_hook_test_util:stop(),
     Path = list_to_binary(rust_hook_test_util:lib("two_hooks")),
     Full = #{path => Path, call_timeout => 5000, hook_priority => 0, pool_size => 8,
-             failed_action => ignore, notify_queue_size => 10000, overflow => drop_newest,
+             pool_max_size => 256, async_max_in_flight => 10000, failed_action => ignore, notify_queue_size => 10000, overflow => drop_newest,
              emqx_version => <<>>, init_args => #{}},
     [begin
          Result = emqx_rust_hook_nif:start(maps:remove(Key, Full)),
          ?assertMatch({error, _}, Result),
          {error, Msg} = Result,
          ?assertNotEqual(nomatch, binary:match(Msg, [atom_to_binary(Key, utf8)]))
-     end || Key <- [call_timeout, hook_priority, pool_size, failed_action,
-                    notify_queue_size, overflow]],
+     end || Key <- [call_timeout, hook_priority, pool_size, pool_max_size,
+                    async_max_in_flight, failed_action, notify_queue_size, overflow]],
     %% The full map starts it (and stop undoes it).
     ?assertMatch({ok, [_, _]}, emqx_rust_hook_nif:start(Full)),
     ok = emqx_rust_hook_nif:stop().

@@ -28,7 +28,7 @@ impl Prepared {
         self.reason.take().unwrap_or_else(|| d::reason(term))
     }
 
-    fn check_message_change(&self, changes: bool) -> Result<(), CallError> {
+    pub(crate) fn check_message_change(&self, changes: bool) -> Result<(), CallError> {
         if self.payload_elided && changes {
             return Err(CallError::Encode(EncodeError(
                 "the message's payload was past the SDK's bounds and was not copied to the \
@@ -206,7 +206,7 @@ pub fn run_call<'a>(
 
 /// Counts a failed call and builds its error term. The client id is named; the password
 /// never is.
-fn failed<'a>(
+pub(crate) fn failed<'a>(
     env: Env<'a>,
     core: &Core,
     hook: HookPoint,
