@@ -111,9 +111,7 @@ pub mod args {
     }
 
     /// `client_connack`.
-    pub fn client_connack(
-        a: AsyncArgs<'_>,
-    ) -> R<(ConnInfo<'_>, ConnackReason, Properties<'_>)> {
+    pub fn client_connack(a: AsyncArgs<'_>) -> R<(ConnInfo<'_>, ConnackReason, Properties<'_>)> {
         Ok((
             ConnInfo::new(a.get(0)?)?,
             ConnackReason::from_atom(d::atom_text(a.get(1)?, "client.connack rc")?),
@@ -127,9 +125,7 @@ pub mod args {
     }
 
     /// `client_disconnected`.
-    pub fn client_disconnected(
-        mut a: AsyncArgs<'_>,
-    ) -> R<(ClientInfo<'_>, Reason, ConnInfo<'_>)> {
+    pub fn client_disconnected(mut a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, Reason, ConnInfo<'_>)> {
         let r = a.reason(1)?;
         Ok((ClientInfo::new(a.get(0)?)?, r, ConnInfo::new(a.get(2)?)?))
     }
@@ -140,9 +136,7 @@ pub mod args {
     }
 
     /// `client_check_acl`.
-    pub fn client_check_acl(
-        a: AsyncArgs<'_>,
-    ) -> R<(ClientInfo<'_>, PubSub, &str, AclResult)> {
+    pub fn client_check_acl(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, PubSub, &str, AclResult)> {
         Ok((
             ClientInfo::new(a.get(0)?)?,
             d::pubsub(a.get(1)?)?,
@@ -216,9 +210,7 @@ pub mod args {
     }
 
     /// `session_terminated`.
-    pub fn session_terminated(
-        mut a: AsyncArgs<'_>,
-    ) -> R<(ClientInfo<'_>, Reason, SessInfo<'_>)> {
+    pub fn session_terminated(mut a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, Reason, SessInfo<'_>)> {
         let r = a.reason(1)?;
         Ok((ClientInfo::new(a.get(0)?)?, r, d::sessinfo(a.get(2)?)?))
     }
@@ -260,10 +252,12 @@ pub fn encode<'a>(
         payload_elided,
     };
     let arg = |i: usize| {
-        args.get(i).copied().ok_or(CallError::Decode(d::DecodeError {
-            what: "arguments",
-            expected: "the hook's arity",
-        }))
+        args.get(i)
+            .copied()
+            .ok_or(CallError::Decode(d::DecodeError {
+                what: "arguments",
+                expected: "the hook's arity",
+            }))
     };
     let wrong = || {
         CallError::Encode(e::EncodeError(format!(

@@ -9,8 +9,9 @@
 //!   a notification returns `ok` at once. At `call_timeout` after the call the future
 //!   is dropped (its `Drop` runs: the cancellation is observable).
 //!
-//! Each hook has at most `async_max_in_flight` pending futures; past that a call fails
-//! at once with `overload`. Panics on any poll, and in the future's `Drop`, are contained.
+//! Each hook has at most `async_max_in_flight` pending futures; a call that would be
+//! one more fails at once with `overload` (its future is dropped after its first poll;
+//! calls ready on their first poll are never refused). Panics on any poll, and in the future's `Drop`, are contained.
 //!
 //! Soundness: the future borrows the user's value (`Core`) and the terms of the copy,
 //! both typed `'static` here. [`AsyncCall`] owns the three and drops the future first,
@@ -44,12 +45,6 @@ pub fn call<'a>(
 ) -> Term<'a> {
     let core = &inst.core;
     let stats = core.stats(hook);
-    let max = inst.offload.max_in_flight;
-    if stats.in_flight.load(Ordering::Relaxed) >= max as u64 {
-        HookStats::bump(&stats.overloads);
-        let msg = format!("{hook}: {max} calls already in flight (async_max_in_flight)");
-        return (atoms::error(), atoms::overload(), msg).encode(env);
-    }
     let (owned, saved, prepared) = match inst.offload.copy_args(env, hook, tag, args) {
         Ok(copy) => copy,
         Err(msg) => return super::offload::too_large(env, core, hook, &msg),
@@ -80,6 +75,9 @@ pub fn call<'a>(
             }),
         );
     };
+    // A future dropped here may run user code (`Drop`) that uses `erl::send`.
+    let drop_here =
+        |f: CallFuture<'static>| crate::erl::with_process_env(env, || drop_future(core, hook, f));
     // The first poll, on this scheduler, in the runtime's context (Tokio types can be
     // created) and with the caller's environment (`erl::send` works).
     let waker = noop_waker();
@@ -93,15 +91,24 @@ pub fn call<'a>(
         Err(panic) => Some(Err(CallError::Panic(panic))),
     };
     if let Some(result) = outcome {
-        drop_future(core, hook, future);
+        drop_here(future);
         give_env(owned);
         return match result.and_then(|d| encode(env, hook, d, args, payload_elided)) {
             Ok(term) => term,
             Err(err) => failed(env, core, hook, args, err),
         };
     }
+    // The bound on pending calls: past it, this one is dropped (cancelled) and fails now.
+    let max = inst.offload.max_in_flight;
+    if stats.in_flight.load(Ordering::Relaxed) >= max as u64 {
+        drop_here(future);
+        give_env(owned);
+        HookStats::bump(&stats.overloads);
+        let msg = format!("{hook}: {max} calls already pending (async_max_in_flight)");
+        return (atoms::error(), atoms::overload(), msg).encode(env);
+    }
     let Some(runtime) = crate::rt::handle() else {
-        drop_future(core, hook, future);
+        drop_here(future);
         give_env(owned);
         return (
             atoms::error(),

@@ -117,9 +117,7 @@ impl Executor {
 
     /// The threads of `hook`'s pool now (0 when it has none).
     pub fn workers(&self, hook: HookPoint) -> usize {
-        self.pools[hook.index()]
-            .as_ref()
-            .map_or(0, |p| p.threads())
+        self.pools[hook.index()].as_ref().map_or(0, |p| p.threads())
     }
 
     /// Whether `hook` is an `async fn` method.
@@ -441,24 +439,26 @@ fn run_job(core: &Core, call_timeout: Duration, job: QueuedCall, finishing: &mut
     }
     // Anything below that panics is contained by `run_call`; this guards the SDK's own code.
     let deadline = deadline.unwrap_or_else(|| Instant::now() + call_timeout);
-    let outcome = crate::rt::with_context(|| crate::workers::with_deadline(deadline, || {
-        crate::panic::contain(|| {
-            env.run(|e| {
-                let Some(call) = Tuple::of(call.load(e)) else {
-                    return;
-                };
-                let args: Vec<Term> = (1..call.len()).filter_map(|i| call.get(i)).collect();
-                let result = run_call(e, core, hook, &args, prepared);
-                if let (Some(r), Some(tag)) = (&reply, call.get(0)) {
-                    if r.state.claim_reply() {
-                        let msg = (tag, result).encode(e);
-                        finishing();
-                        send(e, &r.pid, msg);
+    let outcome = crate::rt::with_context(|| {
+        crate::workers::with_deadline(deadline, || {
+            crate::panic::contain(|| {
+                env.run(|e| {
+                    let Some(call) = Tuple::of(call.load(e)) else {
+                        return;
+                    };
+                    let args: Vec<Term> = (1..call.len()).filter_map(|i| call.get(i)).collect();
+                    let result = run_call(e, core, hook, &args, prepared);
+                    if let (Some(r), Some(tag)) = (&reply, call.get(0)) {
+                        if r.state.claim_reply() {
+                            let msg = (tag, result).encode(e);
+                            finishing();
+                            send(e, &r.pid, msg);
+                        }
                     }
-                }
+                })
             })
         })
-    }));
+    });
     if let Err(msg) = outcome {
         tracing::error!("{hook}: worker failed: {msg}");
     }

@@ -248,9 +248,8 @@ fn work<T: Send + 'static>(s: &Shared<T>, extra: bool) {
 /// calls wait (up to `max`), and starts over.
 fn grow<T: Send + 'static>(s: &Arc<Shared<T>>, e: Elastic) {
     let tick = (e.grow_after / 4).max(Duration::from_millis(1));
-    let saturated = || {
-        s.busy.load(Ordering::SeqCst) >= s.threads.load(Ordering::SeqCst) && s.queue.len() > 0
-    };
+    let saturated =
+        || s.busy.load(Ordering::SeqCst) >= s.threads.load(Ordering::SeqCst) && s.queue.len() > 0;
     loop {
         {
             let mut g = s.grower_lock.lock();

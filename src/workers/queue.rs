@@ -82,8 +82,7 @@ impl<T> BoundedQueue<T> {
     /// (its consumer will wake the next one if it leaves items behind): on the hot path
     /// that costs one or two atomic operations.
     fn wake_one(&self) {
-        if self.sleepers.load(Ordering::SeqCst) > 0 && !self.waking.swap(true, Ordering::SeqCst)
-        {
+        if self.sleepers.load(Ordering::SeqCst) > 0 && !self.waking.swap(true, Ordering::SeqCst) {
             let _guard = self.lock.lock();
             if !self.ready.notify_one() {
                 // Nobody was waiting after all (a sleeper just left on its own).

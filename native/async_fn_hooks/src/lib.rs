@@ -29,7 +29,11 @@ impl Hooks for AsyncFnHooks {
         Ok(AsyncFnHooks)
     }
 
-    async fn client_authenticate(&self, client: &ClientInfo<'_>, _result: AuthResult) -> AuthDecision {
+    async fn client_authenticate(
+        &self,
+        client: &ClientInfo<'_>,
+        _result: AuthResult,
+    ) -> AuthDecision {
         let user = client
             .username()
             .and_then(|u| u.as_str())
@@ -60,7 +64,13 @@ impl Hooks for AsyncFnHooks {
     }
 
     #[hook(inline)]
-    fn client_check_acl(&self, _: &ClientInfo, _: PubSub, topic: &str, _: AclResult) -> AclDecision {
+    fn client_check_acl(
+        &self,
+        _: &ClientInfo,
+        _: PubSub,
+        topic: &str,
+        _: AclResult,
+    ) -> AclDecision {
         if topic == "deny" {
             AclDecision::Deny
         } else {

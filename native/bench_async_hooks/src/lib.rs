@@ -19,7 +19,11 @@ impl Hooks for BenchAsyncHooks {
         Ok(BenchAsyncHooks)
     }
 
-    async fn client_connect(&self, conninfo: &ConnInfo<'_>, _props: &Properties<'_>) -> ConnectDecision {
+    async fn client_connect(
+        &self,
+        conninfo: &ConnInfo<'_>,
+        _props: &Properties<'_>,
+    ) -> ConnectDecision {
         black_box(conninfo.clientid());
         ConnectDecision::Abstain
     }
@@ -38,11 +42,20 @@ impl Hooks for BenchAsyncHooks {
         read(client)
     }
 
-    async fn client_disconnected(&self, client: &ClientInfo<'_>, _reason: &Reason, _conninfo: &ConnInfo<'_>) {
+    async fn client_disconnected(
+        &self,
+        client: &ClientInfo<'_>,
+        _reason: &Reason,
+        _conninfo: &ConnInfo<'_>,
+    ) {
         read(client)
     }
 
-    async fn client_authenticate(&self, client: &ClientInfo<'_>, _result: AuthResult) -> AuthDecision {
+    async fn client_authenticate(
+        &self,
+        client: &ClientInfo<'_>,
+        _result: AuthResult,
+    ) -> AuthDecision {
         read(client);
         AuthDecision::Allow
     }
@@ -86,7 +99,12 @@ impl Hooks for BenchAsyncHooks {
         read(client)
     }
 
-    async fn session_unsubscribed(&self, client: &ClientInfo<'_>, _topic: &str, _opts: &SubOpts<'_>) {
+    async fn session_unsubscribed(
+        &self,
+        client: &ClientInfo<'_>,
+        _topic: &str,
+        _opts: &SubOpts<'_>,
+    ) {
         read(client)
     }
 
@@ -102,7 +120,12 @@ impl Hooks for BenchAsyncHooks {
         read(client)
     }
 
-    async fn session_terminated(&self, client: &ClientInfo<'_>, _reason: &Reason, _sessinfo: &SessInfo<'_>) {
+    async fn session_terminated(
+        &self,
+        client: &ClientInfo<'_>,
+        _reason: &Reason,
+        _sessinfo: &SessInfo<'_>,
+    ) {
         read(client)
     }
 
@@ -111,7 +134,11 @@ impl Hooks for BenchAsyncHooks {
         PublishDecision::Abstain
     }
 
-    async fn message_delivered(&self, client: &ClientInfo<'_>, _message: &Message<'_>) -> DeliverDecision {
+    async fn message_delivered(
+        &self,
+        client: &ClientInfo<'_>,
+        _message: &Message<'_>,
+    ) -> DeliverDecision {
         read(client);
         DeliverDecision::Abstain
     }
