@@ -90,6 +90,7 @@ pub(crate) fn start() {
 /// Stops the runtime: every task still pending is dropped (an `async fn` hook's future
 /// too, so its `Drop` runs), and its threads end (waiting at most `wait` for blocking
 /// tasks). Must not run inside the runtime.
+#[cfg_attr(test, allow(dead_code))] // used by `nif`, which unit tests leave out
 pub(crate) fn stop(wait: Duration) {
     let rt = RUNTIME.lock().take();
     HANDLE.store(None);
@@ -99,6 +100,7 @@ pub(crate) fn stop(wait: Duration) {
 }
 
 /// The runtime's handle when it runs.
+#[cfg_attr(test, allow(dead_code))]
 pub(crate) fn handle() -> Option<Arc<Handle>> {
     HANDLE.load_full()
 }

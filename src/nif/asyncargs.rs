@@ -40,12 +40,14 @@ impl<'a> AsyncArgs<'a> {
     }
 
     fn get(&self, i: usize) -> Result<Term<'a>, CallError> {
-        self.terms.get(i).copied().flatten().ok_or_else(|| {
-            CallError::Decode(d::DecodeError {
+        self.terms
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or(CallError::Decode(d::DecodeError {
                 what: "arguments",
                 expected: "the hook's arity",
-            })
-        })
+            }))
     }
 
     fn reason(&mut self, i: usize) -> Result<crate::types::Reason, CallError> {
@@ -54,7 +56,7 @@ impl<'a> AsyncArgs<'a> {
     }
 }
 
-/// What an async hook method returned, for [`encode`].
+/// What an async hook method returned (the SDK encodes it for EMQX).
 #[derive(Debug)]
 pub enum Decided {
     /// A notification's `()`.

@@ -249,7 +249,7 @@ fn work<T: Send + 'static>(s: &Shared<T>, extra: bool) {
 fn grow<T: Send + 'static>(s: &Arc<Shared<T>>, e: Elastic) {
     let tick = (e.grow_after / 4).max(Duration::from_millis(1));
     let saturated =
-        || s.busy.load(Ordering::SeqCst) >= s.threads.load(Ordering::SeqCst) && s.queue.len() > 0;
+        || s.busy.load(Ordering::SeqCst) >= s.threads.load(Ordering::SeqCst) && !s.queue.is_empty();
     loop {
         {
             let mut g = s.grower_lock.lock();

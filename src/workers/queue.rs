@@ -180,7 +180,6 @@ impl<T> BoundedQueue<T> {
     }
 
     /// True when nothing waits.
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
