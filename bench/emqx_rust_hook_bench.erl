@@ -50,6 +50,7 @@ modes() ->
      erlang,
      {rust, "libbench_hooks.so"},                    % every hook #[hook(inline)]
      {rust, "examples/libbench_hooks_pool.so"},      % #[hook(pool)], notification queued
+     {rust, "examples/libbench_hooks_async.so"},     % every hook an async fn, ready at once
      {rust_dirty_io, "libbench_hooks.so"}            % the inline library on a dirty I/O
                                                      % scheduler (call_dirty_io/2)
     ].

@@ -1,11 +1,12 @@
-//! Async code in hooks (cargo feature `tokio`): a Tokio runtime owned by the SDK.
+//! Async code in hooks: the Tokio runtime owned by the SDK.
 //!
-//! Hooks are plain methods; a hook that wants to `.await` an async client (a database
-//! driver, an HTTP client) runs the future with [`block_on`] from a pool-mode or queued
-//! hook. The future runs until the call's [`deadline`](crate::deadline()) (the
-//! moment the client stops waiting, `call_timeout`), and is dropped then, so the worker
-//! is free again and the failure policy applies; a panic inside it is contained like any
-//! other. Inline hooks cannot block, so `block_on` refuses to run there.
+//! The simplest way is an `async fn` hook method (see the README, "Async hooks"): its
+//! future runs on this runtime when it is not ready on its first poll, and holds no
+//! thread while it waits. Sync code can await too: a pool-mode or queued hook runs a
+//! future with [`block_on`], until the call's [`deadline`](crate::deadline()) (the
+//! moment the client stops waiting, `call_timeout`); the future is dropped then, so the
+//! worker is free again and the failure policy applies; a panic inside it is contained
+//! like any other. Inline hooks cannot block, so `block_on` refuses to run there.
 //!
 //! ```no_run
 //! # use emqx_rust_hook::prelude::*;

@@ -387,6 +387,44 @@ mod tests {
     }
 
     #[test]
+    fn async_methods_get_mode_async_and_a_future_builder() {
+        let mut block: ItemImpl = syn::parse_str(
+            r#"impl Hooks for T {
+                fn init(c: &Config) -> Result<Self, InitError> { Ok(T) }
+                async fn client_check_acl(&self, c: &ClientInfo<'_>, _: PubSub, t: &str, _: AclResult) -> AclDecision { f(c, t).await }
+            }"#,
+        )
+        .unwrap();
+        let out = expand(&mut block).unwrap().to_string();
+        assert!(out.contains("Mode :: Async"), "{out}");
+        // Moved to an inherent impl; the trait impl builds its future.
+        assert!(out.contains("impl T { async fn client_check_acl"), "{out}");
+        assert!(out.contains("fn __call_async"), "{out}");
+        assert!(
+            out.contains("self . client_check_acl (& __a1 , __a2 , & __a3 , __a4) . await"),
+            "{out}"
+        );
+        // The second argument (`_`) and the fourth are never read: not copied.
+        assert!(out.contains("unused_args : 10u8"), "{out}");
+    }
+
+    #[test]
+    fn async_methods_take_no_other_mode_and_init_is_sync() {
+        let mut block: ItemImpl = syn::parse_str(
+            "impl Hooks for T { #[hook(pool)] async fn message_publish(&self, m: &Message<'_>) -> PublishDecision { x } }",
+        )
+        .unwrap();
+        let err = expand(&mut block).unwrap_err().to_string();
+        assert!(err.contains("mode async"), "{err}");
+        let mut block: ItemImpl = syn::parse_str(
+            "impl Hooks for T { async fn init(c: &Config) -> Result<Self, InitError> { Ok(T) } }",
+        )
+        .unwrap();
+        let err = expand(&mut block).unwrap_err().to_string();
+        assert!(err.contains("cannot be async"), "{err}");
+    }
+
+    #[test]
     fn unknown_methods_are_refused() {
         let mut block: ItemImpl =
             syn::parse_str("impl Hooks for T { fn on_connect(&self) {} }").unwrap();

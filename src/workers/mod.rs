@@ -402,6 +402,70 @@ mod tests {
         }
     }
 
+    /// Waits until `f` holds (at most 10 s); false if it never did.
+    fn eventually(f: impl Fn() -> bool) -> bool {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    }
+
+    #[test]
+    fn elastic_pool_grows_while_blocked_and_shrinks_when_idle() {
+        let gate = Arc::new((Mutex::new(false), parking_lot::Condvar::new()));
+        let done = Arc::new(AtomicUsize::new(0));
+        let (g, d) = (gate.clone(), done.clone());
+        let w = Workers::spawn_elastic(
+            "el",
+            2,
+            Some(Elastic {
+                max: 5,
+                grow_after: Duration::from_millis(20),
+                idle_exit: Duration::from_millis(50),
+            }),
+            BoundedQueue::new(100, Overflow::DropNewest),
+            Arc::new(move |blocking: bool, _: &mut dyn FnMut()| {
+                if blocking {
+                    let mut open = g.0.lock();
+                    while !*open {
+                        g.1.wait(&mut open);
+                    }
+                }
+                d.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .unwrap();
+        assert_eq!(w.threads(), 2);
+        // 10 blocking calls: 2 held by the base threads, 8 waiting. The pool grows to its
+        // maximum (5), not beyond.
+        for _ in 0..10 {
+            assert_eq!(w.push(true), Pushed::Ok);
+        }
+        assert!(eventually(|| w.threads() == 5), "{}", w.threads());
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(w.threads(), 5);
+        assert_eq!(done.load(Ordering::SeqCst), 0);
+        // Released: everything runs, then the extra threads end.
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        assert!(eventually(|| done.load(Ordering::SeqCst) == 10));
+        assert!(eventually(|| w.threads() == 2), "{}", w.threads());
+        // A pool that is not saturated does not grow.
+        for _ in 0..50 {
+            w.push(false);
+        }
+        assert!(eventually(|| done.load(Ordering::SeqCst) == 60));
+        assert_eq!(w.threads(), 2);
+        assert!(w
+            .shutdown(Instant::now() + Duration::from_secs(5))
+            .is_empty());
+        assert_eq!(w.threads(), 0);
+    }
+
     #[test]
     fn shutdown_returns_what_is_left_after_the_deadline() {
         let w = Workers::spawn(
