@@ -250,8 +250,8 @@ pub fn encode<'a>(
     payload_elided: bool,
 ) -> Result<Term<'a>, CallError> {
     let prepared = Prepared {
-        reason: None,
         payload_elided,
+        ..Default::default()
     };
     let arg = |i: usize| {
         args.get(i)

@@ -82,8 +82,15 @@ pub fn call<'a>(
     // created) and with the caller's environment (`erl::send` works).
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
+    // Log lines of the hook name its client (see `log_context`).
+    let caller = Some(env.pid());
+    let who = || super::dispatch::who(hook, args, caller);
     let polled = crate::erl::with_process_env(env, || {
-        crate::rt::with_context(|| crate::panic::contain(|| future.as_mut().poll(&mut cx)))
+        crate::rt::with_context(|| {
+            crate::log_context::during_call(&who, || {
+                crate::panic::contain(|| future.as_mut().poll(&mut cx))
+            })
+        })
     });
     let outcome = match polled {
         Ok(Poll::Pending) => None,
@@ -130,6 +137,7 @@ pub fn call<'a>(
         payload_elided,
         hook,
         reply: state.map(|state| (env.pid(), state)),
+        caller,
         finished: false,
         deadline: Instant::now() + inst.offload.call_timeout(),
         core: core.clone(),
@@ -149,6 +157,8 @@ struct AsyncCall {
     hook: HookPoint,
     /// Who waits for the answer (hooks that decide).
     reply: Option<(LocalPid, Arc<PendingCall>)>,
+    /// The process that made the call (for log lines).
+    caller: Option<LocalPid>,
     /// The task got to an end (answered, failed or timed out).
     finished: bool,
     deadline: Instant,
@@ -159,9 +169,14 @@ impl AsyncCall {
     /// Polls the future until it is ready or its deadline passes, then answers.
     async fn drive(mut self) {
         let outcome = {
+            let (hook, caller, terms) = (self.hook, self.caller, &self.terms);
+            let who = || super::dispatch::who(hook, &terms[1..], caller);
             let future = self.future.as_mut().expect("a pending call has its future");
             let contained = std::future::poll_fn(|cx| {
-                match crate::panic::contain(|| future.as_mut().poll(cx)) {
+                let polled = crate::log_context::during_call(&who, || {
+                    crate::panic::contain(|| future.as_mut().poll(cx))
+                });
+                match polled {
                     Ok(Poll::Pending) => Poll::Pending,
                     Ok(Poll::Ready(r)) => Poll::Ready(r),
                     Err(panic) => Poll::Ready(Err(CallError::Panic(panic))),

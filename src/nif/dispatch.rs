@@ -236,7 +236,7 @@ pub(crate) fn failed<'a>(
 /// The client of a call, for its log lines: the client id of the clientinfo or conninfo
 /// argument (the publisher's for `message.publish` and `message.dropped`), and the peer
 /// from the conninfo (`IP:Port`), else the clientinfo's `peerhost`.
-fn who(hook: HookPoint, args: &[Term], caller: Option<LocalPid>) -> Who {
+pub(crate) fn who(hook: HookPoint, args: &[Term], caller: Option<LocalPid>) -> Who {
     use HookPoint::*;
     let first = args.first().copied();
     let (clientid, peer) = match hook {
