@@ -1,6 +1,7 @@
 //! Test fixture for `async fn` hook methods (tests/rust_hook_async_tests.erl).
 //!
-//! `client_authenticate` by username: `sleep` awaits a 3 s timer, holding a guard whose
+//! `client_authenticate` by username: `sleep` awaits a timer (`init.sleep_ms`, default
+//! 3000), holding a guard whose
 //! `Drop` reports `{drop, Username}` to the probe process `rust_hook_probe` (so a
 //! cancelled future is observed); `yield` awaits 1 ms; `panic_before` panics before its
 //! first await, `panic_after` after it; anyone else is allowed at once, without awaiting
@@ -11,8 +12,10 @@ use emqx_rust_hook::erl;
 use emqx_rust_hook::prelude::*;
 use std::time::Duration;
 
-/// No state.
-pub struct AsyncFnHooks;
+/// How long `sleep` logins await.
+pub struct AsyncFnHooks {
+    sleep: Duration,
+}
 
 /// Reports `{drop, Who}` to the probe when dropped.
 struct DropReport(String);
@@ -25,8 +28,15 @@ impl Drop for DropReport {
 
 #[emqx_rust_hook::export]
 impl Hooks for AsyncFnHooks {
-    fn init(_config: &Config) -> Result<Self, InitError> {
-        Ok(AsyncFnHooks)
+    fn init(config: &Config) -> Result<Self, InitError> {
+        let ms: u64 = config
+            .get("sleep_ms")
+            .map(|_| config.parse("sleep_ms"))
+            .transpose()?
+            .unwrap_or(3000);
+        Ok(AsyncFnHooks {
+            sleep: Duration::from_millis(ms),
+        })
     }
 
     async fn client_authenticate(
@@ -42,7 +52,7 @@ impl Hooks for AsyncFnHooks {
         match user.as_str() {
             "sleep" => {
                 let _guard = DropReport(client.clientid().as_str().unwrap_or_default().into());
-                tokio::time::sleep(Duration::from_secs(3)).await;
+                tokio::time::sleep(self.sleep).await;
                 AuthDecision::Allow
             }
             "yield" => {

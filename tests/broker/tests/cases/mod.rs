@@ -1,5 +1,6 @@
 //! The groups of the broker suite, one broker each.
 
+mod asyncfn;
 mod cluster;
 mod example;
 mod failures;
@@ -14,6 +15,7 @@ pub fn groups() -> Vec<Group> {
         example::group(),
         hooks::group(),
         failures::group(),
+        asyncfn::group(),
         ops::group(),
         cluster::group(),
     ]
