@@ -43,6 +43,9 @@ pub struct BoundedQueue<T> {
     sleepers: AtomicUsize,
     lock: Mutex<()>,
     ready: Condvar,
+    /// Wake-ups sent by producers (tests only).
+    #[cfg(test)]
+    producer_wakes: AtomicUsize,
 }
 
 impl<T> BoundedQueue<T> {
@@ -56,6 +59,8 @@ impl<T> BoundedQueue<T> {
             sleepers: AtomicUsize::new(0),
             lock: Mutex::new(()),
             ready: Condvar::new(),
+            #[cfg(test)]
+            producer_wakes: AtomicUsize::new(0),
         }
     }
 
@@ -74,21 +79,28 @@ impl<T> BoundedQueue<T> {
                 Some(old) => Pushed::Evicted(old),
             },
         };
-        self.wake_one();
+        let _woke = self.wake_one();
+        #[cfg(test)]
+        if _woke {
+            self.producer_wakes.fetch_add(1, Ordering::SeqCst);
+        }
         result
     }
 
     /// Wakes a sleeping consumer, unless none sleeps or a wake-up is already on its way
     /// (its consumer will wake the next one if it leaves items behind): on the hot path
     /// that costs one or two atomic operations.
-    fn wake_one(&self) {
+    /// Returns whether it woke one.
+    fn wake_one(&self) -> bool {
         if self.sleepers.load(Ordering::SeqCst) > 0 && !self.waking.swap(true, Ordering::SeqCst) {
             let _guard = self.lock.lock();
-            if !self.ready.notify_one() {
-                // Nobody was waiting after all (a sleeper just left on its own).
-                self.waking.store(false, Ordering::SeqCst);
+            if self.ready.notify_one() {
+                return true;
             }
+            // Nobody was waiting after all (a sleeper just left on its own).
+            self.waking.store(false, Ordering::SeqCst);
         }
+        false
     }
 
     #[cfg(test)]
@@ -114,7 +126,7 @@ impl<T> BoundedQueue<T> {
             self.waking.store(false, Ordering::SeqCst);
             if let Some(item) = self.items.pop() {
                 if !self.items.is_empty() {
-                    self.wake_one();
+                    let _ = self.wake_one();
                 }
                 return Ok(item);
             }
@@ -228,6 +240,47 @@ mod tests {
         q.close();
         assert_eq!(q.push(3), Pushed::Rejected(3));
         assert_eq!(consumer.join().unwrap(), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_burst_costs_the_producer_one_wake_up_per_sleeping_consumer_at_most() {
+        let q = Arc::new(BoundedQueue::new(1000, Overflow::DropNewest));
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let (q, gate) = (q.clone(), gate.clone());
+                std::thread::spawn(move || {
+                    let mut got = 0;
+                    while q.pop().is_some() {
+                        // Each consumer holds its first item until the gate opens.
+                        let mut open = gate.0.lock();
+                        while !*open {
+                            gate.1.wait(&mut open);
+                        }
+                        got += 1;
+                    }
+                    got
+                })
+            })
+            .collect();
+        while q.sleepers.load(Ordering::SeqCst) < 4 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for i in 0..200 {
+            assert_eq!(q.push(i), Pushed::Ok);
+        }
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        while !q.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        q.close();
+        let total: usize = consumers.into_iter().map(|c| c.join().unwrap()).sum();
+        assert_eq!(total, 200);
+        // 200 pushes, 4 sleepers: the producer woke each at most once (the woken ones
+        // wake the others), instead of once per push.
+        let wakes = q.producer_wakes.load(Ordering::SeqCst);
+        assert!((1..=4).contains(&wakes), "{wakes} wake-ups");
     }
 
     #[test]
