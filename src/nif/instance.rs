@@ -70,7 +70,8 @@ pub struct Instance {
 
 impl Instance {
     /// Stops the workers (queued notifications get a few seconds to run), runs the
-    /// library's `terminate`, with panics contained, and stops the SDK's runtime.
+    /// library's `terminate`, with panics contained, and stops the SDK's runtime and the
+    /// log thread.
     pub fn shutdown(&self) {
         self.offload.shutdown(&self.core);
         if let Err(msg) = crate::panic::contain(|| self.core.hooks.terminate()) {
@@ -79,5 +80,7 @@ impl Instance {
         // Last, so that `terminate` may still use the runtime: the futures of `async fn`
         // calls still pending are dropped, and the runtime's threads end.
         crate::rt::stop(super::lifecycle::RUNTIME_STOP_WAIT);
+        // Last: what the above logged is sent; no thread of the library is left.
+        crate::log::stop(super::lifecycle::RUNTIME_STOP_WAIT);
     }
 }
