@@ -229,9 +229,20 @@ fn spec_term<'a>(env: Env<'a>, s: &HookSpec) -> Term<'a> {
 #[rustler::nif(schedule = "DirtyIo")]
 fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     crate::panic::install_hook();
-    let fail = |msg: String| (atoms::error(), msg).encode(env);
     let (Some(lib), Some(slot)) = (library(), slot(env)) else {
-        return fail("not a hook library: no #[emqx_rust_hook::export] type was registered".into());
+        return (
+            atoms::error(),
+            "not a hook library: no #[emqx_rust_hook::export] type was registered",
+        )
+            .encode(env);
+    };
+    // A start that fails leaves no thread behind: the log thread stops again (unless a
+    // started library uses it).
+    let fail = |msg: String| {
+        if slot.instance.load().is_none() {
+            crate::log::stop(RUNTIME_STOP_WAIT);
+        }
+        (atoms::error(), msg).encode(env)
     };
     if let Ok(logger) = config.map_get(atoms::logger()) {
         if let Ok(pid) = logger.decode::<LocalPid>() {
