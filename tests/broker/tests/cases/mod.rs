@@ -17,6 +17,5 @@ pub fn groups() -> Vec<Group> {
         failures::group(),
         ops::group(),
         cluster::group(),
-        decisions::group(),
     ]
 }
