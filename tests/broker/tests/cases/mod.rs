@@ -19,6 +19,5 @@ pub fn groups() -> Vec<Group> {
         asyncfn::group(),
         ops::group(),
         cluster::group(),
-        decisions::group(),
     ]
 }
