@@ -61,7 +61,6 @@ mod nif;
 mod panic;
 #[cfg(test)]
 mod proptests;
-#[cfg(feature = "tokio")]
 pub mod rt;
 mod scoped;
 pub mod spec;
@@ -91,7 +90,7 @@ pub mod prelude {
 }
 
 // The README's examples, compiled as doctests (they use the `tokio` feature).
-#[cfg(all(doctest, feature = "tokio"))]
+#[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
 
@@ -99,6 +98,7 @@ mod readme {}
 #[doc(hidden)]
 #[cfg(not(test))]
 pub mod __private {
+    pub use crate::nif::asyncargs::{args, AsyncArgs, CallFuture, Decided};
     pub use crate::nif::entry::nif_entry;
     pub use rustler::sys::ErlNifEntry;
 }
