@@ -81,13 +81,15 @@ publish_latency(Seen) ->
               end, Seen, Hooks)
     end.
 
+%% A gauge is created only when setting it fails (it does not exist yet): EMQX logs every
+%% emqx_metrics:new/2 of a known name, and the gauges outlive a reload of the plugin.
 gauge(Name, Value, Seen) ->
-    case maps:is_key({created, Name}, Seen) of
-        true -> ok;
-        false -> ok = emqx_metrics:new(gauge, Name)
+    try emqx_metrics:set(Name, Value)
+    catch error:_ ->
+            ok = emqx_metrics:new(gauge, Name),
+            emqx_metrics:set(Name, Value)
     end,
-    emqx_metrics:set(Name, Value),
-    Seen#{{created, Name} => true}.
+    Seen.
 
 bump(Name, Now, Seen) ->
     Before = maps:get(Name, Seen, 0),

@@ -140,6 +140,15 @@ fn cycles(b: &mut Broker) {
     assert!(mem1 < mem0 + 64_000_000, "VM memory {mem0} -> {mem1}");
     // The connections lived through all of it.
     roundtrip(&mut sub, &mut publ, 20);
+    // The latency gauges outlive the reloads and are not created again (EMQX logs every
+    // creation of a known metric).
+    let log = b.log();
+    let again: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("_us already exists"))
+        .take(3)
+        .collect();
+    assert!(again.is_empty(), "{again:?}");
     sub.disconnect();
     publ.disconnect();
 }
