@@ -1,0 +1,173 @@
+//! MQTT load from rumqttc's async client: QoS 1 publishers and
+//! connect+publish+disconnect cycles, counted over a fixed time after a warm-up.
+
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a step of a cycle may take before the cycle counts as failed.
+const STEP: Duration = Duration::from_secs(10);
+
+fn options(id: &str, port: u16) -> MqttOptions {
+    let mut o = MqttOptions::new(id, "127.0.0.1", port);
+    o.set_keep_alive(Duration::from_secs(60))
+        .set_clean_session(true)
+        .set_credentials("bench", "bench")
+        .set_inflight(64);
+    o
+}
+
+/// Counts measured during the timed window.
+struct Window {
+    measuring: AtomicBool,
+    stop: AtomicBool,
+    count: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Window {
+    fn new() -> Arc<Window> {
+        Arc::new(Window {
+            measuring: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            count: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        })
+    }
+
+    fn done(&self) {
+        if self.measuring.load(Ordering::Relaxed) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Warm-up, then the timed window; returns events per second and the errors seen.
+    async fn run(&self, warmup: Duration, secs: Duration) -> (f64, u64) {
+        tokio::time::sleep(warmup).await;
+        self.measuring.store(true, Ordering::Relaxed);
+        let t0 = Instant::now();
+        tokio::time::sleep(secs).await;
+        self.measuring.store(false, Ordering::Relaxed);
+        let n = self.count.load(Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
+        (
+            n as f64 / t0.elapsed().as_secs_f64(),
+            self.errors.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Polls `el` until `want` matches an incoming packet; false on error or after `STEP`.
+async fn until(el: &mut EventLoop, want: impl Fn(&Packet) -> bool) -> bool {
+    let wait = async {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(p)) if want(&p) => return true,
+                Ok(Event::Incoming(Packet::ConnAck(c)))
+                    if c.code != rumqttc::ConnectReturnCode::Success =>
+                {
+                    return false
+                }
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    };
+    tokio::time::timeout(STEP, wait).await.unwrap_or(false)
+}
+
+/// `publishers` clients publish QoS 1 messages (64-byte payload, topic `bench/<i>`) as
+/// fast as the broker acknowledges them, keeping up to 64 in flight each; returns the
+/// PUBACKs per second in the window and the errors.
+pub async fn publish(port: u16, publishers: usize, warmup: Duration, secs: Duration) -> (f64, u64) {
+    let w = Window::new();
+    let mut tasks = Vec::new();
+    for i in 0..publishers {
+        let (client, mut el) = AsyncClient::new(options(&format!("benchpub{i}"), port), 128);
+        if !until(&mut el, |p| matches!(p, Packet::ConnAck(_))).await {
+            w.errors.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let w2 = w.clone();
+        tasks.push(tokio::spawn(async move {
+            let topic = format!("bench/{i}");
+            let sender = {
+                let (client, w3) = (client.clone(), w2.clone());
+                tokio::spawn(async move {
+                    while !w3.stop.load(Ordering::Relaxed) {
+                        if client
+                            .publish(&topic, QoS::AtLeastOnce, false, vec![b'x'; 64])
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                })
+            };
+            while !w2.stop.load(Ordering::Relaxed) {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => w2.done(),
+                    Ok(_) => {}
+                    Err(_) => {
+                        w2.errors.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+            sender.abort();
+            let _ = client.disconnect().await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while el.poll().await.is_ok() {}
+            })
+            .await;
+        }));
+    }
+    let r = w.run(warmup, secs).await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    r
+}
+
+/// `workers` loops, each: connect (a new client id), publish one QoS 1 message, wait for
+/// its PUBACK, disconnect, wait for the connection to close. Returns the cycles per
+/// second in the window and the failed cycles.
+pub async fn cycles(port: u16, workers: usize, warmup: Duration, secs: Duration) -> (f64, u64) {
+    let w = Window::new();
+    let seq = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..workers {
+        let (w2, seq) = (w.clone(), seq.clone());
+        tasks.push(tokio::spawn(async move {
+            while !w2.stop.load(Ordering::Relaxed) {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                let (client, mut el) =
+                    AsyncClient::new(options(&format!("benchcyc{i}_{n}"), port), 8);
+                let ok = until(&mut el, |p| matches!(p, Packet::ConnAck(_))).await
+                    && client
+                        .publish("bench/cycle", QoS::AtLeastOnce, false, vec![b'x'; 64])
+                        .await
+                        .is_ok()
+                    && until(&mut el, |p| matches!(p, Packet::PubAck(_))).await
+                    && client.disconnect().await.is_ok();
+                if ok {
+                    // The event loop sends DISCONNECT, then the broker closes the socket.
+                    let _ = tokio::time::timeout(STEP, async {
+                        while el.poll().await.is_ok() {}
+                    })
+                    .await;
+                    w2.done();
+                } else {
+                    w2.errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    let r = w.run(warmup, secs).await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    r
+}
