@@ -26,9 +26,9 @@ cli(["status"]) ->
     end;
 cli(["stats"]) ->
     Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
-    [emqx_ctl:print("~-22s ~ts~n", [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S)])
+    [emqx_ctl:print("~-22s ~ts~n", [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S, false)])
                                             || K <- [calls, errors, panics, timeouts,
-                                                     overloads, dropped]]])
+                                                     overloads, dropped, demoted]]])
      || {Hook, S} <- lists:sort(maps:to_list(Stats))],
     case catch emqx_rust_hook_nif:log_stats() of
         #{dropped := D, cut := C} ->
@@ -38,4 +38,4 @@ cli(["stats"]) ->
     ok;
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
-                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped; and the log's dropped and cut lines"}]).
+                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, demoted (an auto hook moved off the schedulers); and the log's dropped and cut lines"}]).

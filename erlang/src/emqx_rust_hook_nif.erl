@@ -6,8 +6,10 @@
 %%
 %% Hook functions take `Tag' first and then the hook's arguments, accumulator last.
 %% `Tag' is `inline' (run now, on the caller's scheduler), `queue' (hand to the SDK's
-%% notification workers and return `ok' at once) or a reference (run on the hook's
-%% worker pool: returns `{pending, Job}', and the answer arrives as `{Ref, Result}').
+%% notification workers and return `ok' at once), a reference (run on the hook's
+%% worker pool: returns `{pending, Job}', and the answer arrives as `{Ref, Result}') or
+%% `auto' (inline under the SDK's watchdog; once the hook is demoted, like `queue' for a
+%% notification, or `{pending, Job, Ref}' for a hook that decides).
 %% They return what EMQX expects from a callback (`ok', `{ok, Acc}', `{stop, Acc}') or
 %% `{error, Kind, Message}'.
 -module(emqx_rust_hook_nif).

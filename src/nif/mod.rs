@@ -6,6 +6,7 @@
 //! - `calls`: the hook NIFs; `dispatch`: one hook call (decode, user code, encode).
 //! - `offload`: hook calls copied to the SDK's workers (`crate::workers`); `pending`: the
 //!   cancellable handle of a pool call.
+//! - `watch`: the watchdog of `auto`-mode hooks (the default mode).
 //! - `term`: fast term reads; `decode`/`encode`: terms to values and decisions to terms;
 //!   `atoms`: the atoms the SDK uses.
 //!
@@ -24,3 +25,4 @@ pub mod offload;
 pub mod pending;
 pub mod pin;
 pub mod term;
+pub mod watch;

@@ -18,6 +18,33 @@ fn options(id: &str, port: u16) -> MqttOptions {
     o
 }
 
+/// The broker's CPU time (user + system, all threads) from `/proc/<pid>/stat`.
+pub struct CpuClock {
+    pid: u32,
+    tick: f64,
+}
+
+impl CpuClock {
+    /// For the OS process `pid`.
+    pub fn new(pid: u32) -> CpuClock {
+        CpuClock { pid, tick: 1.0 / USER_HZ }
+    }
+
+    /// CPU seconds so far.
+    fn now(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        // Fields after the command (which may hold spaces) start after the last ')'.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the ')'.
+        (t(11) + t(12)) * self.tick
+    }
+}
+
+/// The unit of `/proc/<pid>/stat` times: 100 per second on Linux (every architecture).
+const USER_HZ: f64 = 100.0;
+
 /// Counts measured during the timed window.
 struct Window {
     measuring: AtomicBool,
@@ -42,19 +69,18 @@ impl Window {
         }
     }
 
-    /// Warm-up, then the timed window; returns events per second and the errors seen.
-    async fn run(&self, warmup: Duration, secs: Duration) -> (f64, u64) {
+    /// Warm-up, then the timed window; returns events per second, the errors seen and
+    /// the broker's CPU use in the window (1.0 = one core).
+    async fn run(&self, warmup: Duration, secs: Duration, cpu: &CpuClock) -> (f64, u64, f64) {
         tokio::time::sleep(warmup).await;
         self.measuring.store(true, Ordering::Relaxed);
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), cpu.now());
         tokio::time::sleep(secs).await;
         self.measuring.store(false, Ordering::Relaxed);
         let n = self.count.load(Ordering::Relaxed);
+        let (wall, used) = (t0.elapsed().as_secs_f64(), cpu.now() - c0);
         self.stop.store(true, Ordering::Relaxed);
-        (
-            n as f64 / t0.elapsed().as_secs_f64(),
-            self.errors.load(Ordering::Relaxed),
-        )
+        (n as f64 / wall, self.errors.load(Ordering::Relaxed), used / wall)
     }
 }
 
@@ -79,8 +105,14 @@ async fn until(el: &mut EventLoop, want: impl Fn(&Packet) -> bool) -> bool {
 
 /// `publishers` clients publish QoS 1 messages (64-byte payload, topic `bench/<i>`) as
 /// fast as the broker acknowledges them, keeping up to 64 in flight each; returns the
-/// PUBACKs per second in the window and the errors.
-pub async fn publish(port: u16, publishers: usize, warmup: Duration, secs: Duration) -> (f64, u64) {
+/// PUBACKs per second in the window, the errors and the broker's CPU use.
+pub async fn publish(
+    port: u16,
+    publishers: usize,
+    warmup: Duration,
+    secs: Duration,
+    cpu: &CpuClock,
+) -> (f64, u64, f64) {
     let w = Window::new();
     let mut tasks = Vec::new();
     for i in 0..publishers {
@@ -117,14 +149,17 @@ pub async fn publish(port: u16, publishers: usize, warmup: Duration, secs: Durat
                 }
             }
             sender.abort();
-            let _ = client.disconnect().await;
+            // The request channel may be full of publishes: queue the DISCONNECT while
+            // the event loop keeps running, until the broker closes the connection.
+            let bye = tokio::spawn(async move { client.disconnect().await });
             let _ = tokio::time::timeout(Duration::from_secs(2), async {
                 while el.poll().await.is_ok() {}
             })
             .await;
+            bye.abort();
         }));
     }
-    let r = w.run(warmup, secs).await;
+    let r = w.run(warmup, secs, cpu).await;
     for t in tasks {
         let _ = t.await;
     }
@@ -133,8 +168,14 @@ pub async fn publish(port: u16, publishers: usize, warmup: Duration, secs: Durat
 
 /// `workers` loops, each: connect (a new client id), publish one QoS 1 message, wait for
 /// its PUBACK, disconnect, wait for the connection to close. Returns the cycles per
-/// second in the window and the failed cycles.
-pub async fn cycles(port: u16, workers: usize, warmup: Duration, secs: Duration) -> (f64, u64) {
+/// second in the window, the failed cycles and the broker's CPU use.
+pub async fn cycles(
+    port: u16,
+    workers: usize,
+    warmup: Duration,
+    secs: Duration,
+    cpu: &CpuClock,
+) -> (f64, u64, f64) {
     let w = Window::new();
     let seq = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -165,7 +206,7 @@ pub async fn cycles(port: u16, workers: usize, warmup: Duration, secs: Duration)
             }
         }));
     }
-    let r = w.run(warmup, secs).await;
+    let r = w.run(warmup, secs, cpu).await;
     for t in tasks {
         let _ = t.await;
     }

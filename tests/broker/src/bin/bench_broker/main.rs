@@ -91,6 +91,8 @@ fn main() {
     let t0 = Instant::now();
     let mut broker = Broker::start(&Setup {
         load: false,
+        // EMQX's release default (the kit logs at info: a line per PUBLISH).
+        emqx_conf: vec!["log.level = warning".into()],
         ..Setup::default()
     });
     let src = repo_root().join("bench/broker/rust_hook_bench_erl.erl");
@@ -106,6 +108,11 @@ fn main() {
     let otp = broker.eval("erlang:system_info(otp_release).");
     let emqx = broker.eval("emqx_sys:version().");
     let schedulers = broker.eval("erlang:system_info(schedulers_online).");
+    let beam_pid: u32 = broker
+        .eval("os:getpid().")
+        .trim_matches('"')
+        .parse()
+        .expect("broker OS pid");
     println!(
         "bench-broker: EMQX {emqx} (OTP {otp}, {schedulers} schedulers) on {machine}; \
          {} rounds, {} s per workload after {} s warm-up, {} publishers, {} cycling clients",
@@ -144,8 +151,11 @@ fn main() {
         for k in 0..n {
             let c = runnable[(k + round) % n];
             configs::apply(&broker, c, &python_dir);
-            let (pubs, pub_err) = rt.block_on(load::publish(broker.mqtt_port, s.publishers, warm, secs));
-            let (cyc, cyc_err) = rt.block_on(load::cycles(broker.mqtt_port, s.cyclers, warm, secs));
+            let cpu = load::CpuClock::new(beam_pid);
+            let (pubs, pub_err, pub_cpu) =
+                rt.block_on(load::publish(broker.mqtt_port, s.publishers, warm, secs, &cpu));
+            let (cyc, cyc_err, cyc_cpu) =
+                rt.block_on(load::cycles(broker.mqtt_port, s.cyclers, warm, secs, &cpu));
             let file = broker.root.join("percall.txt");
             broker.eval(&format!(
                 "rust_hook_bench_erl:percall({}, \"{}\").",
@@ -155,12 +165,14 @@ fn main() {
             let percall = std::fs::read_to_string(&file).expect("percall output");
             configs::remove(&broker, c);
             println!(
-                "round {}/{} {:<18} publish {:>8.0} msg/s  cycles {:>6.0} /s{}",
+                "round {}/{} {:<18} publish {:>6.0} msg/s ({:>3.0}% CPU)  cycles {:>5.0} /s ({:>3.0}% CPU){}",
                 round + 1,
                 s.rounds,
                 c.name,
                 pubs,
+                pub_cpu * 100.0,
                 cyc,
+                cyc_cpu * 100.0,
                 if pub_err + cyc_err > 0 {
                     format!("  ({pub_err} publisher errors, {cyc_err} failed cycles)")
                 } else {
@@ -172,6 +184,10 @@ fn main() {
             };
             push(&mut samples, "publish".into(), Sample::one(pubs));
             push(&mut samples, "cycles".into(), Sample::one(cyc));
+            // The broker's CPU time per message / cycle: the cost of the hooks as the
+            // broker pays it, less sensitive than throughput to other jobs on the machine.
+            push(&mut samples, "publish cpu".into(), Sample::one(pub_cpu * 1e6 / pubs.max(1.0)));
+            push(&mut samples, "cycles cpu".into(), Sample::one(cyc_cpu * 1e6 / cyc.max(1.0)));
             for line in percall.lines() {
                 let f: Vec<&str> = line.split_whitespace().collect();
                 if let [hook, mean, p50, p99] = f[..] {

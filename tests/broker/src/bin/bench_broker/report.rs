@@ -79,7 +79,14 @@ impl Report<'_> {
                 workloads.push(w.clone());
             }
         }
-        workloads.sort_by_key(|w| (!w.starts_with("publish"), !w.starts_with("cycles"), w.clone()));
+        let order = |w: &String| match w.as_str() {
+            "publish" => 0,
+            "cycles" => 1,
+            "publish cpu" => 2,
+            "cycles cpu" => 3,
+            _ => 4,
+        };
+        workloads.sort_by_key(|w| (order(w), w.clone()));
         let mut rows = Vec::new();
         for w in &workloads {
             let none = self
@@ -98,12 +105,12 @@ impl Report<'_> {
                     config: c.name,
                     workload: w.clone(),
                     value,
-                    unit: if w == "publish" {
-                        "msg/s"
-                    } else if w == "cycles" {
-                        "cycles/s"
-                    } else {
-                        "ns/call (mean)"
+                    unit: match w.as_str() {
+                        "publish" => "msg/s",
+                        "cycles" => "cycles/s",
+                        "publish cpu" => "broker CPU us/msg",
+                        "cycles cpu" => "broker CPU us/cycle",
+                        _ => "ns/call (mean)",
                     },
                     ratio: none.map(|n| value / n).unwrap_or(f64::NAN),
                     min: values.iter().copied().fold(f64::INFINITY, f64::min),
