@@ -45,6 +45,15 @@ impl CpuClock {
 /// The unit of `/proc/<pid>/stat` times: 100 per second on Linux (every architecture).
 const USER_HZ: f64 = 100.0;
 
+/// What the window measured: events per second, errors, and the CPU use (1.0 = one
+/// core) of the broker and of this load generator.
+pub struct Measured {
+    pub rate: f64,
+    pub errors: u64,
+    pub broker_cpu: f64,
+    pub load_cpu: f64,
+}
+
 /// Counts measured during the timed window.
 struct Window {
     measuring: AtomicBool,
@@ -71,16 +80,22 @@ impl Window {
 
     /// Warm-up, then the timed window; returns events per second, the errors seen and
     /// the broker's CPU use in the window (1.0 = one core).
-    async fn run(&self, warmup: Duration, secs: Duration, cpu: &CpuClock) -> (f64, u64, f64) {
+    async fn run(&self, warmup: Duration, secs: Duration, cpu: &CpuClock) -> Measured {
         tokio::time::sleep(warmup).await;
+        let me = CpuClock::new(std::process::id());
         self.measuring.store(true, Ordering::Relaxed);
-        let (t0, c0) = (Instant::now(), cpu.now());
+        let (t0, c0, m0) = (Instant::now(), cpu.now(), me.now());
         tokio::time::sleep(secs).await;
         self.measuring.store(false, Ordering::Relaxed);
         let n = self.count.load(Ordering::Relaxed);
-        let (wall, used) = (t0.elapsed().as_secs_f64(), cpu.now() - c0);
+        let (wall, used, mine) = (t0.elapsed().as_secs_f64(), cpu.now() - c0, me.now() - m0);
         self.stop.store(true, Ordering::Relaxed);
-        (n as f64 / wall, self.errors.load(Ordering::Relaxed), used / wall)
+        Measured {
+            rate: n as f64 / wall,
+            errors: self.errors.load(Ordering::Relaxed),
+            broker_cpu: used / wall,
+            load_cpu: mine / wall,
+        }
     }
 }
 
@@ -112,7 +127,7 @@ pub async fn publish(
     warmup: Duration,
     secs: Duration,
     cpu: &CpuClock,
-) -> (f64, u64, f64) {
+) -> Measured {
     let w = Window::new();
     let mut tasks = Vec::new();
     for i in 0..publishers {
@@ -175,7 +190,7 @@ pub async fn cycles(
     warmup: Duration,
     secs: Duration,
     cpu: &CpuClock,
-) -> (f64, u64, f64) {
+) -> Measured {
     let w = Window::new();
     let seq = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();

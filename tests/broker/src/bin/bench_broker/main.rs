@@ -152,10 +152,8 @@ fn main() {
             let c = runnable[(k + round) % n];
             configs::apply(&broker, c, &python_dir);
             let cpu = load::CpuClock::new(beam_pid);
-            let (pubs, pub_err, pub_cpu) =
-                rt.block_on(load::publish(broker.mqtt_port, s.publishers, warm, secs, &cpu));
-            let (cyc, cyc_err, cyc_cpu) =
-                rt.block_on(load::cycles(broker.mqtt_port, s.cyclers, warm, secs, &cpu));
+            let p = rt.block_on(load::publish(broker.mqtt_port, s.publishers, warm, secs, &cpu));
+            let y = rt.block_on(load::cycles(broker.mqtt_port, s.cyclers, warm, secs, &cpu));
             let file = broker.root.join("percall.txt");
             broker.eval(&format!(
                 "rust_hook_bench_erl:percall({}, \"{}\").",
@@ -165,16 +163,19 @@ fn main() {
             let percall = std::fs::read_to_string(&file).expect("percall output");
             configs::remove(&broker, c);
             println!(
-                "round {}/{} {:<18} publish {:>6.0} msg/s ({:>3.0}% CPU)  cycles {:>5.0} /s ({:>3.0}% CPU){}",
+                "round {}/{} {:<18} publish {:>6.0} msg/s (CPU broker {:>3.0}%, load {:>3.0}%)  \
+                 cycles {:>5.0} /s (CPU broker {:>3.0}%, load {:>3.0}%){}",
                 round + 1,
                 s.rounds,
                 c.name,
-                pubs,
-                pub_cpu * 100.0,
-                cyc,
-                cyc_cpu * 100.0,
-                if pub_err + cyc_err > 0 {
-                    format!("  ({pub_err} publisher errors, {cyc_err} failed cycles)")
+                p.rate,
+                p.broker_cpu * 100.0,
+                p.load_cpu * 100.0,
+                y.rate,
+                y.broker_cpu * 100.0,
+                y.load_cpu * 100.0,
+                if p.errors + y.errors > 0 {
+                    format!("  ({} publisher errors, {} failed cycles)", p.errors, y.errors)
                 } else {
                     String::new()
                 }
@@ -182,12 +183,13 @@ fn main() {
             let push = |samples: &mut Samples, w: String, v: Sample| {
                 samples.entry((c.name, w)).or_default().push(v)
             };
-            push(&mut samples, "publish".into(), Sample::one(pubs));
-            push(&mut samples, "cycles".into(), Sample::one(cyc));
+            push(&mut samples, "publish".into(), Sample::one(p.rate));
+            push(&mut samples, "cycles".into(), Sample::one(y.rate));
             // The broker's CPU time per message / cycle: the cost of the hooks as the
             // broker pays it, less sensitive than throughput to other jobs on the machine.
-            push(&mut samples, "publish cpu".into(), Sample::one(pub_cpu * 1e6 / pubs.max(1.0)));
-            push(&mut samples, "cycles cpu".into(), Sample::one(cyc_cpu * 1e6 / cyc.max(1.0)));
+            let per = |m: &load::Measured| m.broker_cpu * 1e6 / m.rate.max(1.0);
+            push(&mut samples, "publish cpu".into(), Sample::one(per(&p)));
+            push(&mut samples, "cycles cpu".into(), Sample::one(per(&y)));
             for line in percall.lines() {
                 let f: Vec<&str> = line.split_whitespace().collect();
                 if let [hook, mean, p50, p99] = f[..] {
