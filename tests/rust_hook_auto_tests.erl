@@ -15,12 +15,12 @@ auto_test_() ->
     {setup,
      fun() ->
              Pid = spawn(fun() -> collect([]) end),
-             register(rust_hook_auto, Pid),
+             register(rust_hook_probe, Pid),
              ok = rust_hook_test_util:start("auto_hooks")
      end,
      fun(_) ->
              rust_hook_test_util:stop(),
-             exit(whereis(rust_hook_auto), kill)
+             exit(whereis(rust_hook_probe), kill)
      end,
      [{timeout, 60, {"every hook without a mode runs auto", fun modes_are_auto/0}},
       {timeout, 60, {"a fast hook stays on the schedulers", fun fast_hook_stays/0}},
@@ -32,7 +32,7 @@ auto_test_() ->
       {timeout, 60, {"rt::block_on on a scheduler is refused and moves the hook",
                      fun block_on_moves/0}}]}.
 
-%% The reports the library sent to `rust_hook_auto'.
+%% The reports the library sent to `rust_hook_probe'.
 collect(Acc) ->
     receive
         {take, From} -> From ! {reports, lists:reverse(Acc)}, collect([]);
@@ -40,7 +40,7 @@ collect(Acc) ->
     end.
 
 take() ->
-    rust_hook_auto ! {take, self()},
+    rust_hook_probe ! {take, self()},
     receive {reports, Rs} -> [norm(R) || R <- Rs] after 5000 -> error(no_reports) end.
 
 norm(T) when is_tuple(T) -> list_to_tuple([norm(X) || X <- tuple_to_list(T)]);

@@ -114,15 +114,19 @@ impl Executor {
             unused[spec.hook.index()] = spec.unused_args;
         }
         let watchdog = if watched.iter().any(|w| *w) {
-            Some(Watchdog::start(watched, core.demoted.clone(), |hook, why| {
-                tracing::warn!(
-                    "{hook}: a call {why} for more than {} ms on a scheduler: the hook now \
+            Some(Watchdog::start(
+                watched,
+                core.demoted.clone(),
+                |hook, why| {
+                    tracing::warn!(
+                        "{hook}: a call {why} for more than {} ms on a scheduler: the hook now \
                      runs on the SDK's workers until the library is unloaded (mark it \
                      #[hook(pool)] or #[hook(queue)] if it may block, #[hook(inline)] to \
                      keep it on the schedulers)",
-                    BUDGET.as_millis()
-                );
-            })?)
+                        BUDGET.as_millis()
+                    );
+                },
+            )?)
         } else {
             None
         };

@@ -72,7 +72,9 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.demoted.store(std::ptr::null_mut(), Ordering::Relaxed);
+        self.0
+            .demoted
+            .store(std::ptr::null_mut(), Ordering::Relaxed);
         let s = self.0.seq.load(Ordering::Relaxed);
         self.0.seq.store(s + 1, Ordering::Release);
     }
@@ -169,8 +171,7 @@ impl Watchdog {
                         } else {
                             match (seen.cpu, cpu) {
                                 (Some(before), Some(now))
-                                    if now.saturating_sub(before)
-                                        >= TICK.as_nanos() as u64 / 2 =>
+                                    if now.saturating_sub(before) >= TICK.as_nanos() as u64 / 2 =>
                                 {
                                     Some("kept the CPU")
                                 }

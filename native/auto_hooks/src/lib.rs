@@ -1,6 +1,6 @@
 //! Test fixture for the default mode, `auto` (inline, watched): every hook here has no
 //! `#[hook(...)]` mode. Each call that matters sends `{Hook, OnWorker}` to the process
-//! registered as `rust_hook_auto` (`OnWorker`: true on one of the SDK's worker threads,
+//! registered as `rust_hook_probe` (`OnWorker`: true on one of the SDK's worker threads,
 //! false on an Erlang scheduler):
 //!
 //! - `client_authenticate`: username `sleepy` sleeps 200 ms (blocks its thread), then
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 /// No state.
 pub struct AutoHooks;
 
-const PROBE: &str = "rust_hook_auto";
+const PROBE: &str = "rust_hook_probe";
 
 fn on_worker() -> bool {
     // The SDK's workers are Rust threads named `rh_...`; an Erlang scheduler has no

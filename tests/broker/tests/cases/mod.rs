@@ -1,5 +1,6 @@
 //! The groups of the broker suite, one broker each.
 
+mod auto;
 mod cluster;
 mod example;
 mod failures;
@@ -15,6 +16,7 @@ pub fn groups() -> Vec<Group> {
         hooks::group(),
         failures::group(),
         ops::group(),
+        auto::group(),
         cluster::group(),
     ]
 }

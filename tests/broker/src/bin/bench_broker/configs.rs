@@ -78,7 +78,11 @@ fn async_lib() -> (PathBuf, Option<String>) {
         let why = (!p.is_file()).then(|| format!("BENCH_ASYNC_LIB={} does not exist", p.display()));
         return (p, why);
     }
-    let names = ["bench_async_hooks", "async_bench_hooks", "bench_hooks_async"];
+    let names = [
+        "bench_async_hooks",
+        "async_bench_hooks",
+        "bench_hooks_async",
+    ];
     for n in names {
         let p = repo_root().join(format!("target/release/lib{n}.so"));
         if p.is_file() {
@@ -100,7 +104,12 @@ pub fn all(python: &Result<PathBuf, String>) -> Vec<Config> {
     let (publ, why_pub) = lib("target/release/examples/libbench_publish_pool.so");
     let (asy, why_async) = async_lib();
     vec![
-        Config { name: "none", what: "no hooks", kind: Kind::None, unavailable: None },
+        Config {
+            name: "none",
+            what: "no hooks",
+            kind: Kind::None,
+            unavailable: None,
+        },
         Config {
             name: "erlang",
             what: "the 19 hooks in Erlang (emqx_hooks:add)",
@@ -110,37 +119,55 @@ pub fn all(python: &Result<PathBuf, String>) -> Vec<Config> {
         Config {
             name: "rust_inline",
             what: "19 Rust hooks, all inline",
-            kind: Kind::Rust { lib: all19.clone(), conf: modes("inline", "inline") },
+            kind: Kind::Rust {
+                lib: all19.clone(),
+                conf: modes("inline", "inline"),
+            },
             unavailable: why19.clone(),
         },
         Config {
             name: "rust_default",
             what: "19 Rust hooks, default modes",
-            kind: Kind::Rust { lib: all19.clone(), conf: Vec::new() },
+            kind: Kind::Rust {
+                lib: all19.clone(),
+                conf: Vec::new(),
+            },
             unavailable: why19.clone(),
         },
         Config {
             name: "rust_pool_queue",
             what: "19 Rust hooks, pool for hooks that decide, queue for notifications",
-            kind: Kind::Rust { lib: all19.clone(), conf: modes("pool", "queue") },
+            kind: Kind::Rust {
+                lib: all19.clone(),
+                conf: modes("pool", "queue"),
+            },
             unavailable: why19.clone(),
         },
         Config {
             name: "rust_inline_queue",
             what: "19 Rust hooks, inline for hooks that decide, queue for notifications",
-            kind: Kind::Rust { lib: all19, conf: modes("inline", "queue") },
+            kind: Kind::Rust {
+                lib: all19,
+                conf: modes("inline", "queue"),
+            },
             unavailable: why19,
         },
         Config {
             name: "rust_publish_pool",
             what: "message.publish alone, on the pool",
-            kind: Kind::Rust { lib: publ, conf: Vec::new() },
+            kind: Kind::Rust {
+                lib: publ,
+                conf: Vec::new(),
+            },
             unavailable: why_pub,
         },
         Config {
             name: "rust_async",
             what: "19 Rust hooks as async fn, default modes",
-            kind: Kind::Rust { lib: asy, conf: Vec::new() },
+            kind: Kind::Rust {
+                lib: asy,
+                conf: Vec::new(),
+            },
             unavailable: why_async,
         },
         Config {
@@ -168,7 +195,12 @@ pub fn apply(b: &Broker, c: &Config, python_dir: &Path) {
             conf.push("exhook.drivers.rust.call_timeout = 5s".into());
             b.write_conf(Some(lib), &conf);
             let out = b.ctl(&["plugins", "load", "emqx_rust_hook"]);
-            assert!(out.text.contains("loaded successfully"), "load {}: {}", c.name, out.text);
+            assert!(
+                out.text.contains("loaded successfully"),
+                "load {}: {}",
+                c.name,
+                out.text
+            );
         }
         Kind::Python => {
             let conf = format!(
@@ -180,7 +212,11 @@ pub fn apply(b: &Broker, c: &Config, python_dir: &Path) {
             );
             std::fs::write(b.root.join("etc/plugins/emqx_extension_hook.conf"), conf).unwrap();
             let out = b.ctl(&["plugins", "load", "emqx_extension_hook"]);
-            assert!(out.text.contains("loaded successfully"), "load python: {}", out.text);
+            assert!(
+                out.text.contains("loaded successfully"),
+                "load python: {}",
+                out.text
+            );
         }
     }
 }
@@ -192,11 +228,19 @@ pub fn remove(b: &Broker, c: &Config) {
         Kind::Erlang => assert_eq!(b.eval("rust_hook_bench_erl:del()."), "ok"),
         Kind::Rust { .. } => {
             let out = b.ctl(&["plugins", "unload", "emqx_rust_hook"]);
-            assert!(out.text.contains("unloaded successfully"), "unload: {}", out.text);
+            assert!(
+                out.text.contains("unloaded successfully"),
+                "unload: {}",
+                out.text
+            );
         }
         Kind::Python => {
             let out = b.ctl(&["plugins", "unload", "emqx_extension_hook"]);
-            assert!(out.text.contains("unloaded successfully"), "unload python: {}", out.text);
+            assert!(
+                out.text.contains("unloaded successfully"),
+                "unload python: {}",
+                out.text
+            );
         }
     }
 }

@@ -27,7 +27,10 @@ pub struct CpuClock {
 impl CpuClock {
     /// For the OS process `pid`.
     pub fn new(pid: u32) -> CpuClock {
-        CpuClock { pid, tick: 1.0 / USER_HZ }
+        CpuClock {
+            pid,
+            tick: 1.0 / USER_HZ,
+        }
     }
 
     /// CPU seconds so far.
@@ -210,10 +213,8 @@ pub async fn cycles(
                     && client.disconnect().await.is_ok();
                 if ok {
                     // The event loop sends DISCONNECT, then the broker closes the socket.
-                    let _ = tokio::time::timeout(STEP, async {
-                        while el.poll().await.is_ok() {}
-                    })
-                    .await;
+                    let _ = tokio::time::timeout(STEP, async { while el.poll().await.is_ok() {} })
+                        .await;
                     w2.done();
                 } else {
                     w2.errors.fetch_add(1, Ordering::Relaxed);

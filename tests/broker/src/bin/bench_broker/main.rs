@@ -7,7 +7,7 @@
 //! `bench/broker-results.json` and `bench/broker-results.md`. See BENCHMARKS.md.
 //!
 //! Settings (environment): `BENCH_ROUNDS` (3), `BENCH_SECS` per workload (4),
-//! `BENCH_WARMUP` s (1), `BENCH_PUBLISHERS` (8), `BENCH_CYCLERS` (8), `BENCH_PERCALL_N`
+//! `BENCH_WARMUP` s (1), `BENCH_PUBLISHERS` (8), `BENCH_CYCLERS` (16), `BENCH_PERCALL_N`
 //! calls per hook (20000), `BENCH_CONFIGS` (comma-separated names; default all),
 //! `BENCH_PYTHON310` (a python3.10), `BENCH_ASYNC_LIB` (the async library's .so).
 
@@ -67,7 +67,7 @@ fn main() {
         secs: env_num("BENCH_SECS", 4).max(1),
         warmup: env_num("BENCH_WARMUP", 1),
         publishers: env_num("BENCH_PUBLISHERS", 8).max(1) as usize,
-        cyclers: env_num("BENCH_CYCLERS", 8).max(1) as usize,
+        cyclers: env_num("BENCH_CYCLERS", 16).max(1) as usize,
         percall_n: env_num("BENCH_PERCALL_N", 20000).max(100),
     };
     let python = python::setup();
@@ -81,7 +81,11 @@ fn main() {
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
     let mut cfgs: Vec<Config> = configs::all(&python)
         .into_iter()
-        .filter(|c| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == c.name)))
+        .filter(|c| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|n| n == c.name))
+        })
         .collect();
     assert!(
         cfgs.iter().any(|c| c.name == "none"),
@@ -152,7 +156,13 @@ fn main() {
             let c = runnable[(k + round) % n];
             configs::apply(&broker, c, &python_dir);
             let cpu = load::CpuClock::new(beam_pid);
-            let p = rt.block_on(load::publish(broker.mqtt_port, s.publishers, warm, secs, &cpu));
+            let p = rt.block_on(load::publish(
+                broker.mqtt_port,
+                s.publishers,
+                warm,
+                secs,
+                &cpu,
+            ));
             let y = rt.block_on(load::cycles(broker.mqtt_port, s.cyclers, warm, secs, &cpu));
             let file = broker.root.join("percall.txt");
             broker.eval(&format!(
@@ -175,7 +185,10 @@ fn main() {
                 y.broker_cpu * 100.0,
                 y.load_cpu * 100.0,
                 if p.errors + y.errors > 0 {
-                    format!("  ({} publisher errors, {} failed cycles)", p.errors, y.errors)
+                    format!(
+                        "  ({} publisher errors, {} failed cycles)",
+                        p.errors, y.errors
+                    )
                 } else {
                     String::new()
                 }
@@ -197,7 +210,11 @@ fn main() {
                     push(
                         &mut samples,
                         format!("percall {hook}"),
-                        Sample { value: v(mean), p50: Some(v(p50)), p99: Some(v(p99)) },
+                        Sample {
+                            value: v(mean),
+                            p50: Some(v(p50)),
+                            p99: Some(v(p99)),
+                        },
                     );
                 }
             }

@@ -20,12 +20,16 @@ fn python310() -> Option<String> {
     cands.push("/usr/bin/python3.10".into());
     let pyenv = std::env::var("PYENV_ROOT")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
+        });
     if let Ok(d) = std::fs::read_dir(pyenv.join("versions")) {
         let mut vs: Vec<PathBuf> = d.filter_map(|e| e.ok().map(|e| e.path())).collect();
         vs.sort();
         for v in vs.into_iter().rev() {
-            if v.file_name().is_some_and(|n| n.to_string_lossy().starts_with("3.10")) {
+            if v.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("3.10"))
+            {
                 cands.push(v.join("bin/python3.10").display().to_string());
             }
         }
@@ -42,9 +46,11 @@ pub fn setup() -> Result<PathBuf, String> {
                 .into(),
         );
     };
-    let cache = std::env::var("EMQX_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/emqx-rust-hook")
-    });
+    let cache = std::env::var("EMQX_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/emqx-rust-hook")
+        });
     let venv = cache.join("exhook-py310");
     let vpy = venv.join("bin/python3");
     let has_sdk = |p: &PathBuf| {
@@ -67,7 +73,10 @@ pub fn setup() -> Result<PathBuf, String> {
             Ok(o) => {
                 return Err(format!(
                     "pip install emqx-extension-sdk failed: {}",
-                    String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .last()
+                        .unwrap_or("")
                 ))
             }
             Err(e) => return Err(format!("pip: {e}")),

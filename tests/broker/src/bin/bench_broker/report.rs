@@ -19,7 +19,11 @@ pub struct Sample {
 impl Sample {
     /// A plain value.
     pub fn one(value: f64) -> Sample {
-        Sample { value, p50: None, p99: None }
+        Sample {
+            value,
+            p50: None,
+            p99: None,
+        }
     }
 }
 
@@ -40,10 +44,15 @@ pub fn machine() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = info
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':'])))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|r| r.trim_start_matches([' ', '\t', ':']))
+        })
         .unwrap_or("unknown CPU")
         .to_string();
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     format!("{model}, {n} CPUs")
 }
 
@@ -94,7 +103,9 @@ impl Report<'_> {
                 .get(&("none", w.clone()))
                 .map(|v| median(v.iter().map(|s| s.value).collect()));
             for c in self.configs.iter().filter(|c| c.unavailable.is_none()) {
-                let Some(v) = self.samples.get(&(c.name, w.clone())) else { continue };
+                let Some(v) = self.samples.get(&(c.name, w.clone())) else {
+                    continue;
+                };
                 let values: Vec<f64> = v.iter().map(|s| s.value).collect();
                 let value = median(values.clone());
                 let opt = |f: fn(&Sample) -> Option<f64>| {
@@ -136,10 +147,57 @@ impl Report<'_> {
              connect+publish+disconnect; {} calls per hook for the per-call cost. Median of the \
              rounds, [min-max] over the rounds; ratio to `none` from the same run (throughput: \
              higher is better; per call: lower is better).\n",
-            self.emqx, self.otp, self.schedulers, self.machine, s.rounds, s.secs, s.warmup,
-            s.publishers, s.cyclers, s.percall_n
+            self.emqx,
+            self.otp,
+            self.schedulers,
+            self.machine,
+            s.rounds,
+            s.secs,
+            s.warmup,
+            s.publishers,
+            s.cyclers,
+            s.percall_n
         );
-        let _ = writeln!(md, "| config | workload | median | [min-max] | ratio to none | p50 / p99 ns |");
+        // The summary: one row per configuration, `median (ratio to none)` (per call:
+        // the median p50).
+        let cols = [
+            ("publish", "publish msg/s"),
+            ("publish cpu", "broker CPU µs/msg"),
+            ("cycles", "cycles/s"),
+            ("cycles cpu", "broker CPU µs/cycle"),
+            ("percall client.authenticate", "authenticate ns p50"),
+            ("percall client.check_acl", "check_acl ns p50"),
+            ("percall message.publish", "publish ns p50"),
+            ("percall client.connected", "connected ns p50"),
+        ];
+        let _ = writeln!(
+            md,
+            "| config | {} |",
+            cols.iter().map(|c| c.1).collect::<Vec<_>>().join(" | ")
+        );
+        let _ = writeln!(md, "|---|{}", "---:|".repeat(cols.len()));
+        for c in self.configs.iter().filter(|c| c.unavailable.is_none()) {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|(w, _)| {
+                    let find =
+                        |name: &str| rows.iter().find(|r| r.config == name && r.workload == *w);
+                    match (find(c.name), find("none")) {
+                        (Some(r), Some(n)) => match (r.p50, n.p50) {
+                            (Some(a), Some(b)) => format!("{a:.0} ({:.2})", a / b),
+                            _ => format!("{:.0} ({:.2})", r.value, r.ratio),
+                        },
+                        _ => String::new(),
+                    }
+                })
+                .collect();
+            let _ = writeln!(md, "| `{}` | {} |", c.name, cells.join(" | "));
+        }
+        let _ = writeln!(md, "\nAll figures, with the spread over the rounds:\n");
+        let _ = writeln!(
+            md,
+            "| config | workload | median | [min-max] | ratio to none | p50 / p99 ns |"
+        );
         let _ = writeln!(md, "|---|---|---:|---|---:|---|");
         for r in &rows {
             let pct = match (r.p50, r.p99) {
@@ -200,8 +258,11 @@ impl Report<'_> {
             "cases": cases,
         });
         let json_path = dir.join("broker-results.json");
-        std::fs::write(&json_path, serde_json::to_string_pretty(&doc).unwrap() + "\n")
-            .expect("write broker-results.json");
+        std::fs::write(
+            &json_path,
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+        )
+        .expect("write broker-results.json");
         std::fs::write(dir.join("broker-results.md"), md).expect("write broker-results.md");
         println!("written: {} and broker-results.md", json_path.display());
     }
