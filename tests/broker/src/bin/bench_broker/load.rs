@@ -2,6 +2,7 @@
 //! connect+publish+disconnect cycles, counted over a fixed time after a warm-up.
 
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,14 +36,47 @@ impl CpuClock {
 
     /// CPU seconds so far.
     fn now(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
-        // Fields after the command (which may hold spaces) start after the last ')'.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the ')'.
-        (t(11) + t(12)) * self.tick
+        cpu_of(&format!("/proc/{}/stat", self.pid)) * self.tick
     }
+
+    /// CPU seconds so far per group of threads (named by their `comm`): the BEAM's
+    /// schedulers, its dirty schedulers, the SDK's workers (`rh_...`), the SDK's watchdog,
+    /// the rest.
+    fn threads(&self) -> BTreeMap<&'static str, f64> {
+        let mut groups = BTreeMap::new();
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.pid)) else {
+            return groups;
+        };
+        for t in tasks.flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            let comm = comm.trim();
+            let group = if comm.starts_with("rh_watchdog") {
+                "watchdog"
+            } else if comm.starts_with("rh_") {
+                "sdk workers"
+            } else if comm.contains("dirty") {
+                "dirty schedulers"
+            } else if comm.ends_with("scheduler") {
+                "schedulers"
+            } else {
+                "other"
+            };
+            *groups.entry(group).or_insert(0.0) +=
+                cpu_of(&t.path().join("stat").display().to_string()) * self.tick;
+        }
+        groups
+    }
+}
+
+/// utime + stime of a `/proc/.../stat` file, in ticks.
+fn cpu_of(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the command (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the ')'.
+    t(11) + t(12)
 }
 
 /// The unit of `/proc/<pid>/stat` times: 100 per second on Linux (every architecture).
@@ -55,6 +89,8 @@ pub struct Measured {
     pub errors: u64,
     pub broker_cpu: f64,
     pub load_cpu: f64,
+    /// The broker's CPU use per group of threads (see `CpuClock::threads`).
+    pub threads: Vec<(&'static str, f64)>,
 }
 
 /// Counts measured during the timed window.
@@ -87,17 +123,24 @@ impl Window {
         tokio::time::sleep(warmup).await;
         let me = CpuClock::new(std::process::id());
         self.measuring.store(true, Ordering::Relaxed);
-        let (t0, c0, m0) = (Instant::now(), cpu.now(), me.now());
+        let (t0, c0, m0, g0) = (Instant::now(), cpu.now(), me.now(), cpu.threads());
         tokio::time::sleep(secs).await;
         self.measuring.store(false, Ordering::Relaxed);
         let n = self.count.load(Ordering::Relaxed);
         let (wall, used, mine) = (t0.elapsed().as_secs_f64(), cpu.now() - c0, me.now() - m0);
+        let threads = cpu
+            .threads()
+            .into_iter()
+            .map(|(g, c)| (g, (c - g0.get(g).copied().unwrap_or(0.0)) / wall))
+            .filter(|(_, c)| *c > 0.0)
+            .collect();
         self.stop.store(true, Ordering::Relaxed);
         Measured {
             rate: n as f64 / wall,
             errors: self.errors.load(Ordering::Relaxed),
             broker_cpu: used / wall,
             load_cpu: mine / wall,
+            threads,
         }
     }
 }

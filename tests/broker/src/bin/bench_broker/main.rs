@@ -171,6 +171,16 @@ fn main() {
                 file.display()
             ));
             let percall = std::fs::read_to_string(&file).expect("percall output");
+            let demoted: Vec<String> = match c.kind {
+                configs::Kind::Rust { .. } => broker
+                    .ctl(&["rust_hook", "stats"])
+                    .text
+                    .lines()
+                    .filter(|l| l.contains("demoted=true"))
+                    .filter_map(|l| l.split_whitespace().next().map(String::from))
+                    .collect(),
+                _ => Vec::new(),
+            };
             configs::remove(&broker, c);
             println!(
                 "round {}/{} {:<18} publish {:>6.0} msg/s (CPU broker {:>3.0}%, load {:>3.0}%)  \
@@ -200,6 +210,21 @@ fn main() {
             push(&mut samples, "cycles".into(), Sample::one(y.rate));
             // The broker's CPU time per message / cycle: the cost of the hooks as the
             // broker pays it, less sensitive than throughput to other jobs on the machine.
+            let groups: Vec<String> = p
+                .threads
+                .iter()
+                .map(|(g, c)| format!("{g} {:.0}%", c * 100.0))
+                .collect();
+            println!(
+                "    broker CPU while publishing, by thread: {}",
+                groups.join(", ")
+            );
+            if !demoted.is_empty() {
+                println!(
+                    "    demoted (auto hooks moved off the schedulers): {}",
+                    demoted.join(" ")
+                );
+            }
             let per = |m: &load::Measured| m.broker_cpu * 1e6 / m.rate.max(1.0);
             push(&mut samples, "publish cpu".into(), Sample::one(per(&p)));
             push(&mut samples, "cycles cpu".into(), Sample::one(per(&y)));
