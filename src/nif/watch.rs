@@ -8,8 +8,8 @@
 //! for a hook that decides, the notification queue for the others). A thread that is
 //! merely waiting for a CPU (the OS preempted it) is not held against the hook.
 //!
-//! The bound: a hook's code holds a scheduler for longer than [`BUDGET`] plus half a
-//! tick (5 ms) at most once per scheduler thread (the calls already running when it is
+//! The bound: a hook's code holds a scheduler for longer than [`BUDGET`] plus a
+//! tick (6 ms) at most once per scheduler thread (the calls already running when it is
 //! demoted finish where they are; a blocked scheduler cannot start another call), and no
 //! call of the hook starts on a scheduler after its demotion.
 
