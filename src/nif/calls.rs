@@ -11,7 +11,7 @@
 //! `panic`, `overload`), on which the plugin applies the hook's failure policy.
 
 use super::atoms;
-use super::dispatch::run_call;
+use super::dispatch::{run_call, Prepared};
 use super::entry::slot;
 use super::instance::HookStats;
 use super::pending;
@@ -59,7 +59,11 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
     }
     if atoms::inline() == tag {
         crate::erl::with_process_env(env, || {
-            run_call(env, &inst.core, hook, args, Default::default())
+            let prepared = Prepared {
+                caller: Some(env.pid()),
+                ..Prepared::default()
+            };
+            run_call(env, &inst.core, hook, args, prepared)
         })
     } else if atoms::queue() == tag {
         inst.offload.enqueue(env, &inst.core, hook, args)
@@ -73,7 +77,23 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
 /// and those schedulers also serve the node's file I/O); it exists so that `make bench`
 /// can measure it against the pool.
 #[rustler::nif(schedule = "DirtyIo")]
-fn call_dirty_io<'a>(env: Env<'a>, hook: Term<'a>, args: Vec<Term<'a>>) -> Term<'a> {
+fn call_dirty_io<'a>(env: Env<'a>, hook: Term<'a>, args: Term<'a>) -> Term<'a> {
+    // Walked cell by cell (at most 5 arguments): rustler's list decoder panics on an
+    // improper list.
+    let mut list = Vec::new();
+    let mut rest = args;
+    while let Some((head, tail)) = super::bounds::list_cell(rest) {
+        if list.len() == 5 {
+            break;
+        }
+        list.push(head);
+        rest = tail;
+    }
+    let args = if rest.is_empty_list() {
+        list
+    } else {
+        Vec::new()
+    };
     let hook = hook
         .atom_to_string()
         .ok()

@@ -2,6 +2,7 @@
 
 mod auto;
 mod cluster;
+mod decisions;
 mod example;
 mod failures;
 mod hooks;
@@ -18,5 +19,6 @@ pub fn groups() -> Vec<Group> {
         ops::group(),
         auto::group(),
         cluster::group(),
+        decisions::group(),
     ]
 }
