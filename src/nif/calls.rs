@@ -36,12 +36,19 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
         return error_term(env, atoms::not_started(), "the hook library is not started");
     };
     inst.core.stats(hook).calls.bump();
+    let inline = |env: Env<'a>| {
+        crate::erl::with_process_env(env, || {
+            let prepared = Prepared {
+                caller: Some(env.pid()),
+                ..Prepared::default()
+            };
+            run_call(env, &inst.core, hook, args, prepared)
+        })
+    };
     if atoms::auto() == tag {
         if !inst.core.demoted.get(hook) {
             let _running = Running::enter(hook, &inst.core.demoted);
-            return crate::erl::with_process_env(env, || {
-                run_call(env, &inst.core, hook, args, Default::default())
-            });
+            return inline(env);
         }
         // Demoted: a hook that decides goes to its pool with a fresh reference (the
         // plugin waits for `{Ref, Result}`), a notification to the queue.
@@ -58,13 +65,7 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
         };
     }
     if atoms::inline() == tag {
-        crate::erl::with_process_env(env, || {
-            let prepared = Prepared {
-                caller: Some(env.pid()),
-                ..Prepared::default()
-            };
-            run_call(env, &inst.core, hook, args, prepared)
-        })
+        inline(env)
     } else if atoms::queue() == tag {
         inst.offload.enqueue(env, &inst.core, hook, args)
     } else {
