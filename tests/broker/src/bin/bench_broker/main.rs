@@ -109,8 +109,14 @@ fn main() {
         "ok"
     );
     let machine = report::machine();
-    let otp = broker.eval("erlang:system_info(otp_release).").trim_matches('"').to_string();
-    let emqx = broker.eval("emqx_sys:version().").trim_matches('"').to_string();
+    let otp = broker
+        .eval("erlang:system_info(otp_release).")
+        .trim_matches('"')
+        .to_string();
+    let emqx = broker
+        .eval("emqx_sys:version().")
+        .trim_matches('"')
+        .to_string();
     let schedulers = broker.eval("erlang:system_info(schedulers_online).");
     let beam_pid: u32 = broker
         .eval("os:getpid().")
