@@ -50,7 +50,7 @@ strip_so(Path) ->
 %% `Config' holds every value (the SDK has no defaults): `path', `call_timeout' (ms),
 %% `hook_priority', `pool_size', `failed_action', `notify_queue_size', `overflow',
 %% `emqx_version', `init_args' (binary => binary), optionally `mode_overrides'
-%% (hookpoint => inline | pool | queue) and `logger' (a pid).
+%% (hookpoint => auto | inline | pool | queue) and `logger' (a pid).
 start(_Config) -> ?NOT_LOADED.
 %% @doc Runs the library's terminate and drops it.
 stop() -> ?NOT_LOADED.
