@@ -19,6 +19,5 @@ pub fn groups() -> Vec<Group> {
         ops::group(),
         auto::group(),
         cluster::group(),
-        decisions::group(),
     ]
 }
