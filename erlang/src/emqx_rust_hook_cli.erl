@@ -29,9 +29,9 @@ cli(["stats"]) ->
     Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
     Lat = latencies(),
     [emqx_ctl:print("~-22s ~ts~ts~n",
-                    [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S)])
+                    [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S, false)])
                             || K <- [calls, errors, panics, timeouts, overloads, dropped,
-                                     in_flight, workers]],
+                                     in_flight, workers, demoted]],
                      latency(maps:get(Hook, Lat, undefined))])
      || {Hook, S} <- lists:sort(maps:to_list(Stats))],
     case catch emqx_rust_hook_nif:log_stats() of
@@ -56,7 +56,7 @@ cli([Switch, Name]) when Switch =:= "enable"; Switch =:= "disable" ->
     end;
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
-                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads); latency p50/p99/max (us) of sampled calls; and the log's dropped and cut lines"},
+                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads), demoted (an auto hook moved off the schedulers); latency p50/p99/max (us) of sampled calls; and the log's dropped and cut lines"},
                     {"rust_hook disable <hook>", "Unregister a hook of the library from EMQX (e.g. client.authenticate), until enabled or the plugin is loaded again"},
                     {"rust_hook enable <hook>", "Register a disabled hook again"}]).
 
