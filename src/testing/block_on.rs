@@ -1,0 +1,44 @@
+//! A minimal executor for tests.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs `future` to completion on the calling thread and returns its output: a way to
+/// call async code (your own, or an `async fn` hook method) from a plain `#[test]`.
+/// The thread sleeps until the future's waker is woken, so any future whose I/O is
+/// driven by another thread works; futures that need a Tokio reactor on the current
+/// thread need a Tokio runtime instead (`#[tokio::test]`).
+///
+/// ```
+/// async fn lookup(user: &str) -> bool {
+///     user == "alice"
+/// }
+///
+/// assert!(emqx_rust_hook::testing::block_on(lookup("alice")));
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
+}
