@@ -88,7 +88,7 @@ impl HookBrokerBuilder {
                  Set EMQX_HOME to an EMQX 4.2 release (the directory with bin/emqx), e.g.\n    \
                  EMQX_HOME=/opt/emqx cargo test\n\
                  or put the EMQX kit at shared/emqx/ beside the emqx-rust-hook checkout.\n\
-                 To run only the unit tests and doctests meanwhile: cargo test --lib --doc\n\n"
+                 To run only the unit tests and doctests meanwhile: cargo test --lib; cargo test --doc\n\n"
             )
         });
         let setup = Setup {

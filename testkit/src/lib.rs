@@ -33,6 +33,8 @@
 //! The SDK's own broker suite (`tests/broker/`) is written with the same [`broker`] and
 //! [`mqtt`] modules.
 
+#![warn(missing_docs)]
+
 pub mod broker;
 mod hook_broker;
 pub mod mqtt;
