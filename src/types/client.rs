@@ -3,7 +3,7 @@
 //! Absent and `undefined` fields are `None`; other map keys stay in the term EMQX gets
 //! back.
 
-use super::owned::{ClientInfoData, ConnInfoData, PeerCertData, Repr};
+use super::owned::{cold, ClientInfoData, ConnInfoData, PeerCertData, Repr};
 use super::{socket_addr, Bytes, ConnackReason, Password, Properties, Protocol, Zone};
 use crate::nif::atoms;
 use crate::nif::decode::{ensure_map, DecodeError};
@@ -74,7 +74,7 @@ impl<'a> ConnInfo<'a> {
     pub fn socktype(&self) -> Option<SockType> {
         let name = match self.repr {
             Repr::Term(h) => field::atom(h.get(), atoms::socktype(), "conninfo.socktype")?,
-            Repr::Owned(d) => return d.socktype,
+            Repr::Owned(d) => return cold(|| d.socktype),
         };
         Some(match name {
             "tcp" => SockType::Tcp,
@@ -90,7 +90,7 @@ impl<'a> ConnInfo<'a> {
     pub fn peername(&self) -> Option<SocketAddr> {
         match self.repr {
             Repr::Term(h) => peer(term::map_get(h.get(), atoms::peername())),
-            Repr::Owned(d) => d.peername,
+            Repr::Owned(d) => cold(|| d.peername),
         }
     }
 
@@ -98,7 +98,7 @@ impl<'a> ConnInfo<'a> {
     pub fn sockname(&self) -> Option<SocketAddr> {
         match self.repr {
             Repr::Term(h) => peer(term::map_get(h.get(), atoms::sockname())),
-            Repr::Owned(d) => d.sockname,
+            Repr::Owned(d) => cold(|| d.sockname),
         }
     }
 
@@ -107,12 +107,12 @@ impl<'a> ConnInfo<'a> {
         let map = match self.repr {
             Repr::Term(h) => h.get(),
             Repr::Owned(d) => {
-                return match &d.peercert {
+                return cold(|| match &d.peercert {
                     PeerCertData::NoSsl => PeerCert::NoSsl,
                     PeerCertData::Undefined => PeerCert::Undefined,
                     PeerCertData::Der(der) => PeerCert::Der(Bytes(der)),
                     PeerCertData::Other => PeerCert::Other,
-                }
+                })
             }
         };
         match term::map_get(map, atoms::peercert()) {
@@ -127,7 +127,7 @@ impl<'a> ConnInfo<'a> {
     pub fn conn_mod(&self) -> Option<&'static str> {
         match self.repr {
             Repr::Term(h) => field::atom(h.get(), atoms::conn_mod(), "conninfo.conn_mod"),
-            Repr::Owned(d) => d.conn_mod,
+            Repr::Owned(d) => cold(|| d.conn_mod),
         }
     }
 
@@ -135,7 +135,7 @@ impl<'a> ConnInfo<'a> {
     pub fn proto_name(&self) -> Option<Bytes<'a>> {
         match self.repr {
             Repr::Term(h) => field::bytes(h.get(), atoms::proto_name(), "conninfo.proto_name"),
-            Repr::Owned(d) => d.proto_name.as_deref().map(Bytes),
+            Repr::Owned(d) => cold(|| d.proto_name.as_deref().map(Bytes)),
         }
     }
 
@@ -145,7 +145,7 @@ impl<'a> ConnInfo<'a> {
             Repr::Term(h) => {
                 field::defined(h.get(), atoms::proto_ver()).and_then(|t| t.decode::<u8>().ok())
             }
-            Repr::Owned(d) => d.proto_ver,
+            Repr::Owned(d) => cold(|| d.proto_ver),
         }
     }
 
@@ -154,7 +154,7 @@ impl<'a> ConnInfo<'a> {
         match self.repr {
             Repr::Term(h) => field::boolean(h.get(), atoms::clean_start(), "conninfo.clean_start")
                 .unwrap_or(true),
-            Repr::Owned(d) => d.clean_start,
+            Repr::Owned(d) => cold(|| d.clean_start),
         }
     }
 
@@ -162,7 +162,7 @@ impl<'a> ConnInfo<'a> {
     pub fn keepalive(&self) -> Option<u16> {
         match self.repr {
             Repr::Term(h) => field::int(h.get(), atoms::keepalive(), "conninfo.keepalive"),
-            Repr::Owned(d) => d.keepalive,
+            Repr::Owned(d) => cold(|| d.keepalive),
         }
     }
 
@@ -172,7 +172,7 @@ impl<'a> ConnInfo<'a> {
             Repr::Term(h) => {
                 field::bytes(h.get(), atoms::clientid(), "conninfo.clientid").unwrap_or_default()
             }
-            Repr::Owned(d) => Bytes(&d.clientid),
+            Repr::Owned(d) => cold(|| Bytes(&d.clientid)),
         }
     }
 
@@ -180,7 +180,7 @@ impl<'a> ConnInfo<'a> {
     pub fn username(&self) -> Option<Bytes<'a>> {
         match self.repr {
             Repr::Term(h) => field::bytes(h.get(), atoms::username(), "conninfo.username"),
-            Repr::Owned(d) => d.username.as_deref().map(Bytes),
+            Repr::Owned(d) => cold(|| d.username.as_deref().map(Bytes)),
         }
     }
 
@@ -189,7 +189,7 @@ impl<'a> ConnInfo<'a> {
         match self.repr {
             Repr::Term(h) => field::properties(h.get(), atoms::conn_props(), "conninfo.conn_props")
                 .unwrap_or_default(),
-            Repr::Owned(d) => d.conn_props.clone(),
+            Repr::Owned(d) => cold(|| d.conn_props.clone()),
         }
     }
 
@@ -201,7 +201,7 @@ impl<'a> ConnInfo<'a> {
                 atoms::receive_maximum(),
                 "conninfo.receive_maximum",
             ),
-            Repr::Owned(d) => d.receive_maximum,
+            Repr::Owned(d) => cold(|| d.receive_maximum),
         }
     }
 
@@ -213,7 +213,7 @@ impl<'a> ConnInfo<'a> {
                 atoms::expiry_interval(),
                 "conninfo.expiry_interval",
             ),
-            Repr::Owned(d) => d.expiry_interval,
+            Repr::Owned(d) => cold(|| d.expiry_interval),
         }
     }
 
@@ -221,7 +221,7 @@ impl<'a> ConnInfo<'a> {
     pub fn connected_at(&self) -> Option<i64> {
         match self.repr {
             Repr::Term(h) => field::int(h.get(), atoms::connected_at(), "conninfo.connected_at"),
-            Repr::Owned(d) => d.connected_at,
+            Repr::Owned(d) => cold(|| d.connected_at),
         }
     }
 
@@ -233,7 +233,7 @@ impl<'a> ConnInfo<'a> {
                 atoms::disconnected_at(),
                 "conninfo.disconnected_at",
             ),
-            Repr::Owned(d) => d.disconnected_at,
+            Repr::Owned(d) => cold(|| d.disconnected_at),
         }
     }
 
@@ -243,7 +243,7 @@ impl<'a> ConnInfo<'a> {
             Repr::Term(h) => {
                 field::properties(h.get(), atoms::disconn_props(), "conninfo.disconn_props")
             }
-            Repr::Owned(d) => d.disconn_props.clone(),
+            Repr::Owned(d) => cold(|| d.disconn_props.clone()),
         }
     }
 }
@@ -276,7 +276,7 @@ impl<'a> ClientInfo<'a> {
             Repr::Term(h) => {
                 field::atom(h.get(), atoms::zone(), "clientinfo.zone").map(Zone::from_atom)
             }
-            Repr::Owned(d) => d.zone,
+            Repr::Owned(d) => cold(|| d.zone),
         }
     }
 
@@ -285,7 +285,7 @@ impl<'a> ClientInfo<'a> {
         match self.repr {
             Repr::Term(h) => field::atom(h.get(), atoms::protocol(), "clientinfo.protocol")
                 .map(Protocol::from_atom),
-            Repr::Owned(d) => d.protocol,
+            Repr::Owned(d) => cold(|| d.protocol),
         }
     }
 
@@ -293,7 +293,7 @@ impl<'a> ClientInfo<'a> {
     pub fn peerhost(&self) -> Option<IpAddr> {
         match self.repr {
             Repr::Term(h) => field::defined(h.get(), atoms::peerhost()).and_then(field::ip),
-            Repr::Owned(d) => d.peerhost,
+            Repr::Owned(d) => cold(|| d.peerhost),
         }
     }
 
@@ -301,7 +301,7 @@ impl<'a> ClientInfo<'a> {
     pub fn sockport(&self) -> Option<u16> {
         match self.repr {
             Repr::Term(h) => field::int(h.get(), atoms::sockport(), "clientinfo.sockport"),
-            Repr::Owned(d) => d.sockport,
+            Repr::Owned(d) => cold(|| d.sockport),
         }
     }
 
@@ -311,7 +311,7 @@ impl<'a> ClientInfo<'a> {
             Repr::Term(h) => {
                 field::bytes(h.get(), atoms::clientid(), "clientinfo.clientid").unwrap_or_default()
             }
-            Repr::Owned(d) => Bytes(&d.clientid),
+            Repr::Owned(d) => cold(|| Bytes(&d.clientid)),
         }
     }
 
@@ -319,7 +319,7 @@ impl<'a> ClientInfo<'a> {
     pub fn username(&self) -> Option<Bytes<'a>> {
         match self.repr {
             Repr::Term(h) => field::bytes(h.get(), atoms::username(), "clientinfo.username"),
-            Repr::Owned(d) => d.username.as_deref().map(Bytes),
+            Repr::Owned(d) => cold(|| d.username.as_deref().map(Bytes)),
         }
     }
 
@@ -328,7 +328,7 @@ impl<'a> ClientInfo<'a> {
         match self.repr {
             Repr::Term(h) => field::bytes(h.get(), atoms::password(), "clientinfo.password")
                 .map(|b| Password::new(b.0)),
-            Repr::Owned(d) => d.password.as_deref().map(Password::new),
+            Repr::Owned(d) => cold(|| d.password.as_deref().map(Password::new)),
         }
     }
 
@@ -336,7 +336,7 @@ impl<'a> ClientInfo<'a> {
     pub fn mountpoint(&self) -> Option<Bytes<'a>> {
         match self.repr {
             Repr::Term(h) => field::bytes(h.get(), atoms::mountpoint(), "clientinfo.mountpoint"),
-            Repr::Owned(d) => d.mountpoint.as_deref().map(Bytes),
+            Repr::Owned(d) => cold(|| d.mountpoint.as_deref().map(Bytes)),
         }
     }
 
@@ -346,7 +346,7 @@ impl<'a> ClientInfo<'a> {
             Repr::Term(h) => {
                 field::boolean(h.get(), atoms::is_bridge(), "clientinfo.is_bridge").unwrap_or(false)
             }
-            Repr::Owned(d) => d.is_bridge,
+            Repr::Owned(d) => cold(|| d.is_bridge),
         }
     }
 
@@ -357,7 +357,7 @@ impl<'a> ClientInfo<'a> {
                 field::boolean(h.get(), atoms::is_superuser(), "clientinfo.is_superuser")
                     .unwrap_or(false)
             }
-            Repr::Owned(d) => d.is_superuser,
+            Repr::Owned(d) => cold(|| d.is_superuser),
         }
     }
 
@@ -365,7 +365,7 @@ impl<'a> ClientInfo<'a> {
     pub fn anonymous(&self) -> Option<bool> {
         match self.repr {
             Repr::Term(h) => field::boolean(h.get(), atoms::anonymous(), "clientinfo.anonymous"),
-            Repr::Owned(d) => d.anonymous,
+            Repr::Owned(d) => cold(|| d.anonymous),
         }
     }
 
@@ -374,7 +374,7 @@ impl<'a> ClientInfo<'a> {
         match self.repr {
             Repr::Term(h) => field::atom(h.get(), atoms::auth_result(), "clientinfo.auth_result")
                 .map(ConnackReason::from_atom),
-            Repr::Owned(d) => d.auth_result,
+            Repr::Owned(d) => cold(|| d.auth_result),
         }
     }
 
@@ -382,7 +382,7 @@ impl<'a> ClientInfo<'a> {
     pub fn cn(&self) -> Option<Bytes<'a>> {
         match self.repr {
             Repr::Term(h) => field::bytes(h.get(), atoms::cn(), "clientinfo.cn"),
-            Repr::Owned(d) => d.cn.as_deref().map(Bytes),
+            Repr::Owned(d) => cold(|| d.cn.as_deref().map(Bytes)),
         }
     }
 
@@ -390,7 +390,7 @@ impl<'a> ClientInfo<'a> {
     pub fn dn(&self) -> Option<Bytes<'a>> {
         match self.repr {
             Repr::Term(h) => field::bytes(h.get(), atoms::dn(), "clientinfo.dn"),
-            Repr::Owned(d) => d.dn.as_deref().map(Bytes),
+            Repr::Owned(d) => cold(|| d.dn.as_deref().map(Bytes)),
         }
     }
 }

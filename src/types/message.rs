@@ -2,7 +2,7 @@
 //! checked and borrowed when the view is made, every other field is read when its
 //! accessor is called (an iolist payload is flattened only when `payload()` is called).
 
-use super::owned::{HeadersData, MessageData, PublisherData, Repr};
+use super::owned::{cold, HeadersData, MessageData, PublisherData, Repr};
 use super::{Bytes, MessageId, Properties, Protocol, QoS};
 use crate::nif::atoms;
 use crate::nif::decode::DecodeError;
@@ -51,7 +51,7 @@ impl<'a> Headers<'a> {
             Repr::Term(h) => {
                 field::defined(h.get(), atoms::proto_ver()).and_then(|t| t.decode::<u8>().ok())
             }
-            Repr::Owned(d) => d.proto_ver,
+            Repr::Owned(d) => cold(|| d.proto_ver),
         }
     }
 
@@ -60,7 +60,7 @@ impl<'a> Headers<'a> {
         match self.repr {
             Repr::Term(h) => field::atom(h.get(), atoms::protocol(), "message.headers.protocol")
                 .map(Protocol::from_atom),
-            Repr::Owned(d) => d.protocol,
+            Repr::Owned(d) => cold(|| d.protocol),
         }
     }
 
@@ -68,7 +68,7 @@ impl<'a> Headers<'a> {
     pub fn username(&self) -> Option<Bytes<'a>> {
         match self.repr {
             Repr::Term(h) => field::bytes(h.get(), atoms::username(), "message.headers.username"),
-            Repr::Owned(d) => d.username.as_deref().map(Bytes),
+            Repr::Owned(d) => cold(|| d.username.as_deref().map(Bytes)),
         }
     }
 
@@ -76,7 +76,7 @@ impl<'a> Headers<'a> {
     pub fn peerhost(&self) -> Option<IpAddr> {
         match self.repr {
             Repr::Term(h) => field::defined(h.get(), atoms::peerhost()).and_then(field::ip),
-            Repr::Owned(d) => d.peerhost,
+            Repr::Owned(d) => cold(|| d.peerhost),
         }
     }
 
@@ -87,7 +87,7 @@ impl<'a> Headers<'a> {
                 field::properties(h.get(), atoms::properties(), "message.headers.properties")
                     .unwrap_or_default()
             }
-            Repr::Owned(d) => d.properties.clone(),
+            Repr::Owned(d) => cold(|| d.properties.clone()),
         }
     }
 
@@ -99,7 +99,7 @@ impl<'a> Headers<'a> {
                 atoms::allow_publish(),
                 "message.headers.allow_publish",
             ),
-            Repr::Owned(d) => d.allow_publish,
+            Repr::Owned(d) => cold(|| d.allow_publish),
         }
     }
 
@@ -111,7 +111,7 @@ impl<'a> Headers<'a> {
                 atoms::puback_props(),
                 "message.headers.puback_props",
             ),
-            Repr::Owned(d) => d.puback_props.clone(),
+            Repr::Owned(d) => cold(|| d.puback_props.clone()),
         }
     }
 
@@ -120,7 +120,7 @@ impl<'a> Headers<'a> {
         match self.repr {
             Repr::Term(h) => field::boolean(h.get(), atoms::retained(), "message.headers.retained")
                 .unwrap_or(false),
-            Repr::Owned(d) => d.retained,
+            Repr::Owned(d) => cold(|| d.retained),
         }
     }
 
@@ -132,7 +132,7 @@ impl<'a> Headers<'a> {
                 atoms::deliver_begin_at(),
                 "message.headers.deliver_begin_at",
             ),
-            Repr::Owned(d) => d.deliver_begin_at,
+            Repr::Owned(d) => cold(|| d.deliver_begin_at),
         }
     }
 }
@@ -184,7 +184,7 @@ impl<'a> Message<'a> {
     pub fn id(&self) -> MessageId {
         let fields = match self.fields {
             Repr::Term(f) => f,
-            Repr::Owned(d) => return d.id,
+            Repr::Owned(d) => return cold(|| d.id),
         };
         let bytes = fields.get(1).and_then(term::binary);
         match bytes.and_then(|b| <[u8; 16]>::try_from(b).ok()) {
@@ -200,7 +200,7 @@ impl<'a> Message<'a> {
     pub fn qos(&self) -> QoS {
         let fields = match self.fields {
             Repr::Term(f) => f,
-            Repr::Owned(d) => return d.qos,
+            Repr::Owned(d) => return cold(|| d.qos),
         };
         let q = fields
             .get(2)
@@ -217,11 +217,11 @@ impl<'a> Message<'a> {
         let fields = match self.fields {
             Repr::Term(f) => f,
             Repr::Owned(d) => {
-                return match &d.from {
+                return cold(|| match &d.from {
                     PublisherData::Client(id) => Publisher::Client(Bytes(id)),
                     PublisherData::System(name) => Publisher::System(name),
                     PublisherData::Undefined => Publisher::Undefined,
-                }
+                })
             }
         };
         match fields.get(3) {
@@ -238,7 +238,7 @@ impl<'a> Message<'a> {
     pub fn flags(&self) -> Flags {
         let fields = match self.fields {
             Repr::Term(f) => f,
-            Repr::Owned(d) => return d.flags.clone(),
+            Repr::Owned(d) => return cold(|| d.flags.clone()),
         };
         let mut flags = Flags::default();
         let Some(map) = fields.get(4) else {
@@ -312,7 +312,7 @@ impl<'a> Message<'a> {
     pub fn timestamp(&self) -> i64 {
         let fields = match self.fields {
             Repr::Term(f) => f,
-            Repr::Owned(d) => return d.timestamp,
+            Repr::Owned(d) => return cold(|| d.timestamp),
         };
         fields
             .get(8)

@@ -22,6 +22,15 @@ impl<T: Copy, D> Clone for Repr<'_, T, D> {
 
 impl<T: Copy, D> Copy for Repr<'_, T, D> {}
 
+/// Runs `f` out of line and marked cold: views of live terms (the hook path) take the
+/// other branch, and the code for built values must not weigh on their layout or
+/// inlining.
+#[cold]
+#[inline(never)]
+pub(crate) fn cold<T>(f: impl FnOnce() -> T) -> T {
+    f()
+}
+
 /// `peercert` of a built conninfo.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PeerCertData {
