@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker demo bench plugin clean
+.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker demo bench fuzz plugin clean
 
 all: build
 
@@ -30,8 +30,9 @@ lint:
 
 ## The SDK's unit tests, integration tests (tests/*.rs) and doctests, the testkit's
 ## doctests, and the example library's unit tests (its scenario test runs with `broker`).
+## PROPTEST_CASES: cases per proptest property (src/proptests.rs; 16 properties).
 unit:
-	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros -p emqx-rust-hook-testkit --features emqx-rust-hook/tokio
+	PROPTEST_CASES=$${PROPTEST_CASES:-4000} $(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros -p emqx-rust-hook-testkit --features emqx-rust-hook/tokio
 	$(CARGO) test --release -p example_hook --lib
 
 ## A hook crate created by the starter in a temp dir outside the workspace: its
@@ -57,6 +58,12 @@ broker: plugin
 
 test-broker: plugin
 	tests/broker/run.sh --required
+
+## A long property-test campaign: the PropEr suite (tests/rust_hook_prop_tests.erl) at
+## FUZZ_SCALE (default 20) times its `make test` case counts and the proptest properties
+## at FUZZ_SCALE x 4,000 cases each; prints the cases run and the distinct failures.
+fuzz: build plugin
+	CARGO=$(CARGO) tests/fuzz.sh
 
 ## The example library making real decisions in a few client lifecycles.
 demo: build

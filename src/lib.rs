@@ -55,9 +55,12 @@ pub mod hooks;
 #[cfg(not(test))]
 pub mod log;
 mod log_context;
+mod logsafe;
 #[cfg(not(test))]
 mod nif;
 mod panic;
+#[cfg(test)]
+mod proptests;
 #[cfg(feature = "tokio")]
 pub mod rt;
 mod scoped;

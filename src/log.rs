@@ -195,8 +195,9 @@ fn metadata<'a>(env: Env<'a>, who: Option<&Who>) -> Term<'a> {
     map
 }
 
-/// A line being built: stops taking text at [`MAX_LINE_BYTES`] (formatting then stops
-/// too, since `write_str` fails) and counts what was cut.
+/// A line being built: control characters are escaped (`\n`), so one event is one line;
+/// stops taking text at [`MAX_LINE_BYTES`] (formatting then stops too, since `write_str`
+/// fails) and counts what was cut.
 struct Fields {
     text: String,
     cut: usize,
@@ -204,6 +205,8 @@ struct Fields {
 
 impl std::fmt::Write for Fields {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        // Client data in a message (a client id with a newline) must not end the line.
+        let s = &*crate::logsafe::escape_controls(s);
         let room = MAX_LINE_BYTES.saturating_sub(self.text.len());
         if s.len() <= room {
             self.text.push_str(s);

@@ -166,11 +166,17 @@ fallback(_Hook, _Action, _Acc) ->
     ok.
 
 %% @doc Whether a message hook should see this message: `$SYS/...' topics only when the
-%% library asked for them, and only topics matching its filters (if it gave any).
--spec wanted(tuple(), #hook{}) -> boolean().
+%% library asked for them, and only topics matching its filters (if it gave any). A term
+%% that is not a `#message{}' with a binary topic goes to the library, whose decoding
+%% refuses it: the failure is logged and the fallback applies.
+-spec wanted(term(), #hook{}) -> boolean().
 wanted(Msg, #hook{topics = Filters, sys = Sys}) ->
-    Topic = element(7, Msg),
-    case Topic of
+    case message_topic(Msg) of
         <<"$SYS/", _/binary>> when not Sys -> false;
-        _ -> Filters =:= [] orelse lists:any(fun(F) -> emqx_topic:match(Topic, F) end, Filters)
+        Topic when is_binary(Topic) ->
+            Filters =:= [] orelse lists:any(fun(F) -> emqx_topic:match(Topic, F) end, Filters);
+        _ -> true
     end.
+
+message_topic(Msg) when is_tuple(Msg), tuple_size(Msg) >= 7 -> element(7, Msg);
+message_topic(_) -> undefined.

@@ -52,7 +52,23 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
 /// and those schedulers also serve the node's file I/O); it exists so that `make bench`
 /// can measure it against the pool.
 #[rustler::nif(schedule = "DirtyIo")]
-fn call_dirty_io<'a>(env: Env<'a>, hook: Term<'a>, args: Vec<Term<'a>>) -> Term<'a> {
+fn call_dirty_io<'a>(env: Env<'a>, hook: Term<'a>, args: Term<'a>) -> Term<'a> {
+    // Walked cell by cell (at most 5 arguments): rustler's list decoder panics on an
+    // improper list.
+    let mut list = Vec::new();
+    let mut rest = args;
+    while let Some((head, tail)) = super::bounds::list_cell(rest) {
+        if list.len() == 5 {
+            break;
+        }
+        list.push(head);
+        rest = tail;
+    }
+    let args = if rest.is_empty_list() {
+        list
+    } else {
+        Vec::new()
+    };
     let hook = hook
         .atom_to_string()
         .ok()

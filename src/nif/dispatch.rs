@@ -289,11 +289,11 @@ fn client_for_log(hook: HookPoint, args: &[Term]) -> String {
             .first()
             .and_then(|m| super::term::Tuple::of(*m))
             .and_then(|f| f.get(3).and_then(super::term::binary))
-            .map(|b| format!("from {:?}", String::from_utf8_lossy(b)))
+            .map(|b| format!("from {}", crate::logsafe::clientid(b)))
             .unwrap_or_else(|| "from a system publisher".to_string()),
         _ => args
             .first()
-            .map(|t| format!("clientid {:?}", d::clientid_for_log(*t)))
+            .map(|t| format!("clientid {}", d::clientid_for_log(*t)))
             .unwrap_or_default(),
     }
 }

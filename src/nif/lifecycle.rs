@@ -30,12 +30,17 @@ fn required<'a>(map: Term<'a>, key: Atom, name: &str) -> Result<Term<'a>, String
         .map_err(|_| format!("config: {name} is missing"))
 }
 
-fn positive(map: Term, key: Atom, name: &str) -> Result<usize, String> {
+/// The largest `pool_size`: threads per pool-mode hook, and notification shards.
+pub const MAX_POOL_SIZE: usize = 1024;
+/// The largest `notify_queue_size` (its slots are allocated at start).
+pub const MAX_NOTIFY_QUEUE_SIZE: usize = 10_000_000;
+
+fn in_range(map: Term, key: Atom, name: &str, max: usize) -> Result<usize, String> {
     required(map, key, name)?
         .decode::<usize>()
         .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("config: {name} must be an integer >= 1"))
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("config: {name} must be an integer from 1 to {max}"))
 }
 
 fn one_of<T: Copy>(map: Term, key: Atom, name: &str, values: &[(Atom, T)]) -> Result<T, String> {
@@ -115,9 +120,14 @@ fn config_from(map: Term) -> Result<Config, String> {
         path: path.into(),
         call_timeout: Duration::from_millis(call_timeout),
         hook_priority,
-        pool_size: positive(map, atoms::pool_size(), "pool_size")?,
+        pool_size: in_range(map, atoms::pool_size(), "pool_size", MAX_POOL_SIZE)?,
         failed_action,
-        notify_queue_size: positive(map, atoms::notify_queue_size(), "notify_queue_size")?,
+        notify_queue_size: in_range(
+            map,
+            atoms::notify_queue_size(),
+            "notify_queue_size",
+            MAX_NOTIFY_QUEUE_SIZE,
+        )?,
         overflow,
         modes,
         emqx_version: get_bin(map, atoms::emqx_version()).unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! The groups of the broker suite, one broker each.
 
 mod cluster;
+mod decisions;
 mod example;
 mod failures;
 mod hooks;
@@ -16,5 +17,6 @@ pub fn groups() -> Vec<Group> {
         failures::group(),
         ops::group(),
         cluster::group(),
+        decisions::group(),
     ]
 }
