@@ -112,7 +112,12 @@ impl Hooks for DecideHooks {
         }
     }
 
-    fn client_connack(&self, conninfo: &ConnInfo, _: ConnackReason, _: &Properties) -> ConnackDecision {
+    fn client_connack(
+        &self,
+        conninfo: &ConnInfo,
+        _: ConnackReason,
+        _: &Properties,
+    ) -> ConnackDecision {
         let id = conninfo.clientid();
         match byte(id.as_bytes(), 0) % 2 {
             0 => ConnackDecision::Abstain,
@@ -121,7 +126,13 @@ impl Hooks for DecideHooks {
     }
 
     fn client_authenticate(&self, clientinfo: &ClientInfo, _: AuthResult) -> AuthDecision {
-        let b = byte(clientinfo.username().map(|u| u.as_bytes()).unwrap_or_default(), 0);
+        let b = byte(
+            clientinfo
+                .username()
+                .map(|u| u.as_bytes())
+                .unwrap_or_default(),
+            0,
+        );
         match b % 4 {
             0 => AuthDecision::Abstain,
             1 => AuthDecision::Allow,
@@ -130,7 +141,13 @@ impl Hooks for DecideHooks {
         }
     }
 
-    fn client_check_acl(&self, _: &ClientInfo, _: PubSub, topic: &str, _: AclResult) -> AclDecision {
+    fn client_check_acl(
+        &self,
+        _: &ClientInfo,
+        _: PubSub,
+        topic: &str,
+        _: AclResult,
+    ) -> AclDecision {
         match byte(topic.as_bytes(), 0) % 3 {
             0 => AclDecision::Abstain,
             1 => AclDecision::Allow,
@@ -138,11 +155,21 @@ impl Hooks for DecideHooks {
         }
     }
 
-    fn client_subscribe(&self, _: &ClientInfo, _: &Properties, f: &[TopicFilter]) -> FilterDecision {
+    fn client_subscribe(
+        &self,
+        _: &ClientInfo,
+        _: &Properties,
+        f: &[TopicFilter],
+    ) -> FilterDecision {
         filters(f)
     }
 
-    fn client_unsubscribe(&self, _: &ClientInfo, _: &Properties, f: &[TopicFilter]) -> FilterDecision {
+    fn client_unsubscribe(
+        &self,
+        _: &ClientInfo,
+        _: &Properties,
+        f: &[TopicFilter],
+    ) -> FilterDecision {
         filters(f)
     }
 
