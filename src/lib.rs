@@ -61,7 +61,6 @@ mod nif;
 mod panic;
 #[cfg(test)]
 mod proptests;
-#[cfg(feature = "tokio")]
 pub mod rt;
 mod scoped;
 pub mod spec;
@@ -95,7 +94,7 @@ pub mod prelude {
 }
 
 // The README's examples, compiled as doctests (they use the `tokio` feature).
-#[cfg(all(doctest, feature = "tokio"))]
+#[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
 
@@ -103,6 +102,7 @@ mod readme {}
 #[doc(hidden)]
 #[cfg(not(test))]
 pub mod __private {
+    pub use crate::nif::asyncargs::{args, AsyncArgs, CallFuture, Decided};
     pub use crate::nif::entry::nif_entry;
     pub use rustler::sys::ErlNifEntry;
 }

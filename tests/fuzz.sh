@@ -21,7 +21,7 @@ rm -f "$rust_log"
 echo "fuzz: Erlang properties at FUZZ_SCALE=$SCALE"
 erl_log=$(mktemp)
 FUZZ_SCALE=$SCALE erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests \
-    -eval 'rust_hook_prop_tests:run_fuzz(), halt().' 2>&1 | tee "$erl_log" | grep -E "cases|fuzz:|failure:|Failed|passed"
+    -eval 'rust_hook_prop_tests:run_fuzz(), halt().' 2>&1 | tee "$erl_log" | grep -E "cases|memory|fuzz:|failure:|Failed|passed"
 erl_cases=$(sed -n 's/^fuzz: \([0-9]*\) generated cases, \([0-9]*\) distinct failures$/\1/p' "$erl_log")
 erl_failures=$(sed -n 's/^fuzz: \([0-9]*\) generated cases, \([0-9]*\) distinct failures$/\2/p' "$erl_log")
 rm -f "$erl_log"

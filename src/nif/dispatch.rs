@@ -31,7 +31,7 @@ impl Prepared {
         self.reason.take().unwrap_or_else(|| d::reason(term))
     }
 
-    fn check_message_change(&self, changes: bool) -> Result<(), CallError> {
+    pub(crate) fn check_message_change(&self, changes: bool) -> Result<(), CallError> {
         if self.payload_elided && changes {
             return Err(CallError::Encode(EncodeError(
                 "the message's payload was past the SDK's bounds and was not copied to the \
@@ -211,7 +211,7 @@ pub fn run_call<'a>(
 
 /// Counts a failed call and builds its error term. The client id is named; the password
 /// never is.
-fn failed<'a>(
+pub(crate) fn failed<'a>(
     env: Env<'a>,
     core: &Core,
     hook: HookPoint,
@@ -236,7 +236,7 @@ fn failed<'a>(
 /// The client of a call, for its log lines: the client id of the clientinfo or conninfo
 /// argument (the publisher's for `message.publish` and `message.dropped`), and the peer
 /// from the conninfo (`IP:Port`), else the clientinfo's `peerhost`.
-fn who(hook: HookPoint, args: &[Term], caller: Option<LocalPid>) -> Who {
+pub(crate) fn who(hook: HookPoint, args: &[Term], caller: Option<LocalPid>) -> Who {
     use HookPoint::*;
     let first = args.first().copied();
     let (clientid, peer) = match hook {

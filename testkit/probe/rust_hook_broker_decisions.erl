@@ -9,8 +9,18 @@
 %% `auth_result' maps to a CONNACK code with `emqx_reason_codes'.
 -module(rust_hook_broker_decisions).
 
--include_lib("emqx/include/emqx.hrl").
--include_lib("emqx/include/emqx_mqtt.hrl").
+%% The shapes of EMQX 4.2's records (emqx.hrl, emqx_mqtt.hrl), written out: this module
+%% also compiles where EMQX's headers are not (rebar3 compiles tests/ for the stand-in).
+-record(message, {id, qos, from, flags, headers, topic, payload, timestamp}).
+-record(mqtt_packet_header, {type, dup = false, qos = 0, retain = false}).
+-record(mqtt_packet_connack, {ack_flags, reason_code, properties = #{}}).
+-record(mqtt_packet_publish, {topic_name, packet_id, properties = #{}}).
+-record(mqtt_packet, {header, variable, payload}).
+-define(CONNACK, 2).
+-define(CONNACK_PACKET(RC, SP, Props),
+        #mqtt_packet{header = #mqtt_packet_header{type = ?CONNACK},
+                     variable = #mqtt_packet_connack{ack_flags = SP, reason_code = RC,
+                                                     properties = Props}}).
 
 -export([run/2]).
 

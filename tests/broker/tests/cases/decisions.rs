@@ -4,30 +4,32 @@
 //! node, runs seeded calls through the broker's own `emqx_hooks:run_fold` and what comes
 //! back through the broker's own code (`emqx_frame` writes and reads the PUBLISH and
 //! CONNACK, `emqx_topic` validates names and filters, `emqx_reason_codes` maps refusals).
+//! A case of the `ops` group (its broker switches to decide_hooks and back).
 
-use broker_tests::broker::{native_lib, Broker, Setup};
-use broker_tests::runner::Group;
+use broker_tests::broker::{native_lib, Broker};
 use std::path::Path;
 
-pub fn group() -> Group {
-    Group {
-        name: "decisions",
-        setup: || Setup {
-            lib: Some(native_lib("decide_hooks")),
-            ..Setup::default()
-        },
-        cases: vec![(
-            "generated decisions: accepted by the broker's own code, or refused by the SDK",
-            generated,
-        )],
+/// Unloads the plugin, points it at `lib` (copied into priv/), loads it again.
+fn switch_to(b: &mut Broker, name: &str) {
+    let lib = native_lib(name);
+    let priv_dir = b.root.join("plugins/emqx_rust_hook/priv");
+    let dest = priv_dir.join(lib.file_name().unwrap());
+    // Never over a library the VM has loaded: writing into a mapped .so crashes the VM.
+    if !dest.exists() {
+        std::fs::copy(&lib, dest).unwrap();
     }
+    b.write_conf(Some(&lib), &[]);
+    let _ = b.ctl(&["plugins", "unload", "emqx_rust_hook"]);
+    let out = b.ctl(&["plugins", "load", "emqx_rust_hook"]);
+    assert!(out.text.contains("successfully"), "{}", out.text);
 }
 
 /// The SDK's error count (invalid decisions refused, among others).
 const ERRORS: &str =
     "lists:sum([maps:get(errors, S) || S <- maps:values(emqx_rust_hook_nif:stats())])";
 
-fn generated(b: &mut Broker) {
+pub fn generated(b: &mut Broker) {
+    switch_to(b, "decide_hooks");
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testkit/probe/rust_hook_broker_decisions.erl");
     // Each `eval` starts a VM: two in all.
@@ -60,4 +62,5 @@ fn generated(b: &mut Broker) {
     assert!(changed > 100, "{out}");
     // Invalid decisions were among them: refused by the SDK, counted, the fallback applied.
     assert!(errors_after > errors_before + 10, "{out}");
+    switch_to(b, "test_hooks");
 }

@@ -1,5 +1,6 @@
 //! The groups of the broker suite, one broker each.
 
+mod asyncfn;
 mod cluster;
 mod decisions;
 mod example;
@@ -15,8 +16,8 @@ pub fn groups() -> Vec<Group> {
         example::group(),
         hooks::group(),
         failures::group(),
+        asyncfn::group(),
         ops::group(),
         cluster::group(),
-        decisions::group(),
     ]
 }
