@@ -217,3 +217,46 @@ fn config_and_block_on() {
     };
     assert_eq!(block_on(fut), 42);
 }
+
+/// `Config::builder()` has the plugin's defaults, which are set in one place:
+/// erlang/include/emqx_rust_hook.hrl.
+#[test]
+fn config_defaults_are_the_plugins() {
+    let hrl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/erlang/include/emqx_rust_hook.hrl"
+    ))
+    .unwrap();
+    let default = |name: &str| -> String {
+        let key = format!("-define(DEFAULT_{name},");
+        let line = hrl.lines().find(|l| l.starts_with(&key)).expect(name);
+        line[key.len()..]
+            .split(')')
+            .next()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let c = Config::builder().build();
+    assert_eq!(
+        c.call_timeout().as_millis().to_string(),
+        default("CALL_TIMEOUT")
+    );
+    assert_eq!(c.hook_priority().to_string(), default("HOOK_PRIORITY"));
+    assert_eq!(c.pool_size().to_string(), default("POOL_SIZE"));
+    assert_eq!(c.pool_max_size().to_string(), default("POOL_MAX_SIZE"));
+    assert_eq!(
+        c.async_max_in_flight().to_string(),
+        default("ASYNC_MAX_IN_FLIGHT")
+    );
+    assert_eq!(
+        c.notify_queue_size().to_string(),
+        default("NOTIFY_QUEUE_SIZE")
+    );
+    assert_eq!(format!("{:?}", c.failed_action()), "Ignore");
+    assert_eq!(default("FAILED_ACTION"), "ignore");
+    assert_eq!(format!("{:?}", c.overflow()), "DropNewest");
+    assert_eq!(default("OVERFLOW"), "drop_newest");
+    // Every default of the hrl is checked above.
+    assert_eq!(hrl.matches("-define(DEFAULT_").count(), 8);
+}

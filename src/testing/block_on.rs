@@ -25,11 +25,29 @@ impl Wake for Unpark {
 /// thread need a Tokio runtime instead (`#[tokio::test]`).
 ///
 /// ```
-/// async fn lookup(user: &str) -> bool {
-///     user == "alice"
+/// use emqx_rust_hook::prelude::*;
+/// use emqx_rust_hook::testing::block_on;
+///
+/// struct Auth;
+///
+/// #[emqx_rust_hook::export]
+/// impl Hooks for Auth {
+///     fn init(_: &Config) -> Result<Self, InitError> {
+///         Ok(Auth)
+///     }
+///
+///     async fn client_authenticate(&self, c: &ClientInfo<'_>, _: AuthResult) -> AuthDecision {
+///         match c.username() {
+///             Some(_) => AuthDecision::Allow,
+///             None => AuthDecision::Abstain,
+///         }
+///     }
 /// }
 ///
-/// assert!(emqx_rust_hook::testing::block_on(lookup("alice")));
+/// let hooks = Auth::init(&Config::builder().build()).unwrap();
+/// let alice = ClientInfo::builder().build();
+/// let decision = block_on(hooks.client_authenticate(&alice, AuthResult::builder().build()));
+/// assert_eq!(decision, AuthDecision::Allow);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 impl Config {
     /// A builder of a configuration (module [`crate::testing`]) with the plugin's
-    /// defaults (`call_timeout = 5s`, `pool_size = 8`, `failed_action = ignore`...), in
+    /// defaults (`call_timeout = 5s`, `pool_size = 8`, `failed_action = ignore`...: those
+    /// of `erlang/include/emqx_rust_hook.hrl`, which a test compares), in
     /// EMQX 4.2.14, for the library `libmy_hooks.so`. Add your own `init.<key>` settings
     /// with [`set`](ConfigBuilder::set).
     ///
@@ -27,6 +28,8 @@ impl Config {
                 call_timeout: Duration::from_secs(5),
                 hook_priority: 0,
                 pool_size: 8,
+                pool_max_size: 256,
+                async_max_in_flight: 10_000,
                 failed_action: FailedAction::Ignore,
                 notify_queue_size: 10_000,
                 overflow: Overflow::DropNewest,
@@ -67,6 +70,18 @@ impl ConfigBuilder {
     /// `pool_size`.
     pub fn pool_size(mut self, n: usize) -> Self {
         self.config.pool_size = n;
+        self
+    }
+
+    /// `pool_max_size`.
+    pub fn pool_max_size(mut self, n: usize) -> Self {
+        self.config.pool_max_size = n;
+        self
+    }
+
+    /// `async_max_in_flight`.
+    pub fn async_max_in_flight(mut self, n: usize) -> Self {
+        self.config.async_max_in_flight = n;
         self
     }
 
