@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker demo bench fuzz plugin clean
+.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker demo bench bench-broker fuzz plugin clean
 
 all: build
 
@@ -80,6 +80,15 @@ bench: build
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
 	    -eval 'try emqx_rust_hook_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 	$(CARGO) bench -p emqx-rust-hook --bench sdk
+
+## The real EMQX 4.2 broker saturated by MQTT clients, every hook configuration side by
+## side in one run (no hooks, Erlang hooks, the 19-hook Rust library in several modes,
+## async, the Python SDK when a Python 3.10 exists): bench/broker-results.json and .md.
+## BENCH_ROUNDS, BENCH_SECS... (see BENCHMARKS.md). Broker: as for `make test-broker`.
+bench-broker: plugin
+	$(CARGO) build --release -p bench_all_hooks --examples
+	$(CARGO) build --release -p broker-tests --bin bench-broker
+	target/release/bench-broker
 
 ## The plugin as EMQX loads it, with the example library: _build/plugin/emqx_rust_hook/
 ## (copy it to <emqx>/plugins/, and etc/emqx_rust_hook.conf to <emqx>/etc/plugins/).

@@ -26,10 +26,10 @@ cli(["status"]) ->
     end;
 cli(["stats"]) ->
     Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
-    [emqx_ctl:print("~-22s ~ts~n", [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S)])
+    [emqx_ctl:print("~-22s ~ts~n", [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S, false)])
                                             || K <- [calls, errors, panics, timeouts,
                                                      overloads, dropped, in_flight,
-                                                     workers]]])
+                                                     workers, demoted]]])
      || {Hook, S} <- lists:sort(maps:to_list(Stats))],
     case catch emqx_rust_hook_nif:log_stats() of
         #{dropped := D, cut := C} ->
@@ -39,4 +39,4 @@ cli(["stats"]) ->
     ok;
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
-                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads); and the log's dropped and cut lines"}]).
+                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads), demoted (an auto hook moved off the schedulers); and the log's dropped and cut lines"}]).

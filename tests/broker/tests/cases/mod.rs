@@ -1,6 +1,7 @@
 //! The groups of the broker suite, one broker each.
 
 mod asyncfn;
+mod auto;
 mod cluster;
 mod decisions;
 mod example;
@@ -18,6 +19,7 @@ pub fn groups() -> Vec<Group> {
         failures::group(),
         asyncfn::group(),
         ops::group(),
+        auto::group(),
         cluster::group(),
     ]
 }
