@@ -38,5 +38,7 @@ for v in "${versions[@]}"; do
     fi
     echo "broker suite on EMQX $v: EMQX_HOME=$home"
     EMQX_HOME=$home ${CARGO:-cargo} test --release -p broker-tests --test broker || status=1
+    # The example library's own scenario test (emqx-rust-hook-testkit, as hook crates use it).
+    EMQX_HOME=$home ${CARGO:-cargo} test --release -p example_hook --test scenario || status=1
 done
 exit $status

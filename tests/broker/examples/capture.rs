@@ -1,6 +1,6 @@
 //! Captures the hook arguments of a real EMQX broker (`EMQX_HOME`) into
 //! `tests/fixtures/emqx-<version>-captures/`: a logging callback on the 19 hookpoints
-//! (`probe/rust_hook_capture.erl`, priority 1000, the plugin not loaded) while real MQTT
+//! (`testkit/probe/rust_hook_capture.erl`, priority 1000, the plugin not loaded) while real MQTT
 //! clients play the scenarios below. The logs have the format of the 4.2.14 captures, and
 //! the EUnit tests replay them through the plugin (`tests/rust_hook_decode_tests.erl`).
 //!
@@ -25,7 +25,7 @@ fn main() {
     };
     let out = repo_root().join(format!("tests/fixtures/emqx-{release}-captures"));
     std::fs::create_dir_all(&out).unwrap();
-    b.load_erl_module(&Path::new(env!("CARGO_MANIFEST_DIR")).join("probe/rust_hook_capture.erl"));
+    b.load_erl_module(&repo_root().join("testkit/probe/rust_hook_capture.erl"));
     let p = b.mqtt_port;
     capture(&b, &out.join("sub-pub.log"), || sub_pub(p));
     capture(&b, &out.join("persistent-session.log"), || persistent(p));
