@@ -22,6 +22,7 @@ cli(["status"]) ->
                             [H#hook.name, H#hook.mode, H#hook.failed_action, H#hook.topics,
                              H#hook.sys])
              || H <- Hooks],
+            print_library_status(),
             ok
     end;
 cli(["stats"]) ->
@@ -39,3 +40,16 @@ cli(["stats"]) ->
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
                     {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped; and the log's dropped and cut lines"}]).
+
+%% The library's own lines (`Hooks::status'), if it reports any.
+print_library_status() ->
+    case catch emqx_rust_hook_nif:library_status() of
+        [] -> ok;
+        Lines when is_list(Lines) ->
+            emqx_ctl:print("library status:~n"),
+            [emqx_ctl:print("  ~ts: ~ts~n", [K, V]) || {K, V} <- Lines],
+            ok;
+        {error, Msg} when is_binary(Msg) ->
+            emqx_ctl:print("library status: failed: ~ts~n", [Msg]);
+        _ -> ok
+    end.

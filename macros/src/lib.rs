@@ -94,7 +94,7 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
             }
         }
         f.attrs = rest;
-        if name == "init" || name == "terminate" {
+        if name == "init" || name == "terminate" || name == "status" {
             continue;
         }
         let Some((_, variant)) = HOOKS.iter().find(|(m, _)| *m == name) else {

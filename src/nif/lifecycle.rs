@@ -294,6 +294,24 @@ fn stats(env: Env) -> Term {
     map
 }
 
+/// `library_status() -> [{Name, Value}]` (binaries): what the library's
+/// `Hooks::status` reports; `[]` when no library runs, `{error, Message}` when it
+/// panicked. On a dirty scheduler: the library's code is not bound to be quick.
+#[rustler::nif(schedule = "DirtyIo")]
+fn library_status(env: Env) -> Term {
+    let Some(inst) = slot(env).and_then(|s| s.instance.load_full()) else {
+        return Vec::<Term>::new().encode(env);
+    };
+    match crate::panic::contain(|| inst.core.hooks.status()) {
+        Ok(lines) => lines
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>()
+            .encode(env),
+        Err(msg) => (atoms::error(), msg).encode(env),
+    }
+}
+
 /// `log_handled(N) -> ok`: the plugin's logger process wrote `N` lines of the library's
 /// log (they left its mailbox), so the log thread may send that many more.
 #[rustler::nif]
