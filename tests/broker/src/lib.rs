@@ -6,3 +6,4 @@
 pub mod broker;
 pub mod mqtt;
 pub mod runner;
+pub mod pg;
