@@ -36,27 +36,30 @@ impl Pool {
         self.down.load(Relaxed)
     }
 
-    /// Runs `f` on a connection.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Conn) -> Result<R, DbError>) -> Result<R, DbError> {
+    /// Runs `f` (a read: it may run twice) on a connection. An idle connection can be
+    /// dead (the server restarted since it was used): when `f` fails on one, it runs
+    /// once more on a fresh connection.
+    pub fn with<R>(&self, f: impl Fn(&mut Conn) -> Result<R, DbError>) -> Result<R, DbError> {
         let taken = self.idle.lock().pop();
-        let mut conn = match taken {
-            Some(c) => c,
-            None => match self.backend.open() {
-                Ok(c) => c,
-                Err(e) => {
-                    self.down.store(true, Relaxed);
-                    return Err(e);
-                }
+        let r = match taken {
+            Some(mut c) => match f(&mut c) {
+                Ok(v) => Ok((v, c)),
+                Err(_) => self.fresh(&f),
             },
+            None => self.fresh(&f),
         };
-        let r = f(&mut conn);
         self.down.store(r.is_err(), Relaxed);
-        if r.is_ok() {
+        r.map(|(v, c)| {
             let mut idle = self.idle.lock();
             if idle.len() < self.max_idle {
-                idle.push(conn);
+                idle.push(c);
             }
-        }
-        r
+            v
+        })
+    }
+
+    fn fresh<R>(&self, f: &impl Fn(&mut Conn) -> Result<R, DbError>) -> Result<(R, Conn), DbError> {
+        let mut c = self.backend.open()?;
+        f(&mut c).map(|v| (v, c))
     }
 }
