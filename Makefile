@@ -49,10 +49,13 @@ broker: plugin
 test-broker: plugin
 	tests/broker/run.sh --required
 
-## The example library making real decisions in a few client lifecycles.
+## The example library making real decisions in a few client lifecycles, then the four
+## jobs of native/emqx_jobs on SQLite (connection log, password auth, ACL, storage).
 demo: build
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests \
 	    -eval 'emqx_rust_hook_demo:main(), halt().'
+	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests \
+	    -eval 'try emqx_rust_hook_jobs_demo:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "jobs demo failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 
 ## Benchmarks (not part of `make test`; CI never fails on timing): every execution mode
 ## side by side with a pure-Erlang hook in one BEAM run (bench/results.json), then the
