@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench plugin clean
+.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench bench-storage plugin clean
 
 all: build
 
@@ -67,6 +67,16 @@ bench: build
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
 	    -eval 'try emqx_rust_hook_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 	$(CARGO) bench -p emqx-rust-hook --bench sdk
+	$(MAKE) bench-storage
+
+## The storage job of native/emqx_jobs through the hook path into SQLite and PostgreSQL
+## (a throwaway server; skipped, and said, without PostgreSQL): msgs/s merged into
+## bench/results.json as {"hook": "message.publish", "mode": "storage_sqlite" | "storage_postgres"}.
+bench-storage: build
+	mkdir -p _build/bench
+	erlc -o _build/bench bench/emqx_rust_hook_storage_bench.erl
+	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
+	    -eval 'try emqx_rust_hook_storage_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 
 ## The plugin as EMQX loads it, with the example library: _build/plugin/emqx_rust_hook/
 ## (copy it to <emqx>/plugins/, and etc/emqx_rust_hook.conf to <emqx>/etc/plugins/).
