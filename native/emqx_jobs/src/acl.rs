@@ -105,11 +105,12 @@ impl Rule {
         pubsub: PubSub,
         topic: &str,
     ) -> bool {
-        let action_ok = match (self.action, pubsub) {
-            (Action::PubSub, _) => true,
-            (Action::Publish, PubSub::Publish) | (Action::Subscribe, PubSub::Subscribe) => true,
-            _ => false,
-        };
+        let action_ok = matches!(
+            (self.action, pubsub),
+            (Action::PubSub, _)
+                | (Action::Publish, PubSub::Publish)
+                | (Action::Subscribe, PubSub::Subscribe)
+        );
         if !action_ok {
             return false;
         }
@@ -166,13 +167,15 @@ struct Stats {
 }
 
 type Key = (Option<String>, String);
+/// When a client's rules were read, and the rules.
+type Entry = (Instant, Arc<Vec<Rule>>);
 
 /// The ACL job.
 pub struct Acl {
     pool: Pool,
     nomatch: NoMatch,
     cache_ttl: Duration,
-    cache: Mutex<HashMap<Key, (Instant, Arc<Vec<Rule>>)>>,
+    cache: Mutex<HashMap<Key, Entry>>,
     stats: Stats,
 }
 
@@ -312,11 +315,7 @@ impl Acl {
             ),
             (
                 "acl.cache".into(),
-                format!(
-                    "{} clients, ttl {:?}",
-                    self.cache.lock().len(),
-                    self.cache_ttl
-                ),
+                crate::settings::cache_label(self.cache.lock().len(), "clients", self.cache_ttl),
             ),
             (
                 "acl.cache_hits".into(),
@@ -335,11 +334,30 @@ mod tests {
         Rule::parse(perm, action, topic).unwrap()
     }
 
-    /// Expected decisions, one rule at a time: (rule, username, client id, pubsub, topic, applies).
+    /// (rule, username, client id, pubsub, topic, whether the rule applies).
+    type Case = (
+        Rule,
+        Option<&'static str>,
+        &'static str,
+        PubSub,
+        &'static str,
+        bool,
+    );
+    /// (ord, permission, action, topic, username, client id).
+    type Row = (
+        i64,
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
+    /// Expected decisions, one rule at a time.
     #[test]
     fn rule_table() {
         let alice = Some("alice");
-        let cases: &[(Rule, Option<&str>, &str, PubSub, &str, bool)] = &[
+        let cases: &[Case] = &[
             (r("allow", "publish", "a/b"), alice, "c1", P, "a/b", true),
             (r("allow", "publish", "a/b"), alice, "c1", S, "a/b", false),
             (r("allow", "subscribe", "a/b"), alice, "c1", P, "a/b", false),
@@ -498,7 +516,7 @@ mod tests {
         };
         let mut c = b.open().unwrap();
         c.script(schema()).unwrap();
-        let rows: &[(i64, &str, &str, &str, Option<&str>, Option<&str>)] = &[
+        let rows: &[Row] = &[
             (1, "deny", "pubsub", "private/#", None, None),
             (2, "allow", "publish", "bob/#", Some("bob"), None),
             (3, "allow", "subscribe", "dev/#", None, Some("dev-1")),

@@ -333,18 +333,14 @@ impl Auth {
                 "auth.db".into(),
                 if self.pool.is_down() { "down" } else { "up" }.into(),
             ),
-            ("auth.hash".into(), format!("{:?}", self.hash)),
+            ("auth.hash".into(), self.hash.to_string()),
             ("auth.allowed".into(), s.allowed.load(Relaxed).to_string()),
             ("auth.denied".into(), s.denied.load(Relaxed).to_string()),
             ("auth.unknown".into(), s.unknown.load(Relaxed).to_string()),
             ("auth.errors".into(), s.errors.load(Relaxed).to_string()),
             (
                 "auth.cache".into(),
-                format!(
-                    "{} users, ttl {:?}",
-                    self.cache.lock().len(),
-                    self.cache_ttl
-                ),
+                crate::settings::cache_label(self.cache.lock().len(), "users", self.cache_ttl),
             ),
             (
                 "auth.cache_hits".into(),

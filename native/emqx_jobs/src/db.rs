@@ -246,10 +246,10 @@ impl Backend {
                 c.pragma_update(None, "synchronous", "NORMAL")?;
                 Ok(Conn::Sqlite(c))
             }
-            Backend::Postgres { config, .. } => Ok(Conn::Postgres {
+            Backend::Postgres { config, .. } => Ok(Conn::Postgres(Box::new(PgConn {
                 client: config.connect(postgres::NoTls)?,
                 statements: HashMap::new(),
-            }),
+            }))),
         }
     }
 }
@@ -258,13 +258,16 @@ impl Backend {
 pub enum Conn {
     /// SQLite.
     Sqlite(rusqlite::Connection),
-    /// PostgreSQL, with its prepared statements by SQL text.
-    Postgres {
-        /// The client.
-        client: postgres::Client,
-        /// Prepared statements, by SQL text.
-        statements: HashMap<String, postgres::Statement>,
-    },
+    /// PostgreSQL.
+    Postgres(Box<PgConn>),
+}
+
+/// A PostgreSQL connection and its prepared statements.
+pub struct PgConn {
+    /// The client.
+    client: postgres::Client,
+    /// Prepared statements, by SQL text.
+    statements: HashMap<String, postgres::Statement>,
 }
 
 /// `$1, $2...` to SQLite's `?1, ?2...` (the jobs' SQL has no other `$`).
@@ -328,7 +331,7 @@ impl Conn {
     pub fn script(&mut self, sql: &str) -> Result<(), DbError> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Conn::Postgres { client, .. } => Ok(client.batch_execute(sql)?),
+            Conn::Postgres(pg) => Ok(pg.client.batch_execute(sql)?),
         }
     }
 
@@ -339,7 +342,8 @@ impl Conn {
                 let mut st = c.prepare_cached(&sqlite_sql(sql))?;
                 Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
             }
-            Conn::Postgres { client, statements } => {
+            Conn::Postgres(pg) => {
+                let PgConn { client, statements } = &mut **pg;
                 let st = prepared(client, statements, sql)?;
                 Ok(client.execute(&st, &pg_refs(params))?)
             }
@@ -363,7 +367,8 @@ impl Conn {
                 }
                 Ok(out)
             }
-            Conn::Postgres { client, statements } => {
+            Conn::Postgres(pg) => {
+                let PgConn { client, statements } = &mut **pg;
                 let st = prepared(client, statements, sql)?;
                 client
                     .query(&st, &pg_refs(params))?
@@ -385,10 +390,11 @@ impl Conn {
                 }
                 Ok(tx.commit()?)
             }
-            Conn::Postgres {
-                client,
-                statements: cache,
-            } => {
+            Conn::Postgres(pg) => {
+                let PgConn {
+                    client,
+                    statements: cache,
+                } = &mut **pg;
                 let mut tx = client.transaction()?;
                 for (sql, params) in statements {
                     let st = prepared(&mut tx, cache, sql)?;

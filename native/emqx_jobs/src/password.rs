@@ -132,6 +132,28 @@ fn pbkdf2(mac: Mac, password: &[u8], salt: &[u8], iterations: u32, len: usize) -
     out
 }
 
+impl fmt::Display for HashKind {
+    /// The `init.auth_hash` syntax.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = |m: &Mac| match m {
+            Mac::Sha256 => "sha256",
+            Mac::Sha512 => "sha512",
+        };
+        match self {
+            HashKind::Plain => f.write_str("plain"),
+            HashKind::Bcrypt => f.write_str("bcrypt"),
+            HashKind::Digest(mac, Salt::None) => f.write_str(m(mac)),
+            HashKind::Digest(mac, Salt::Prefix) => write!(f, "salt,{}", m(mac)),
+            HashKind::Digest(mac, Salt::Suffix) => write!(f, "{},salt", m(mac)),
+            HashKind::Pbkdf2 {
+                mac,
+                iterations,
+                dk_len,
+            } => write!(f, "pbkdf2,{},{iterations},{dk_len}", m(mac)),
+        }
+    }
+}
+
 impl HashKind {
     /// Whether checking a password is slow (bcrypt, or PBKDF2 with many iterations):
     /// worth caching a verified login.
@@ -294,5 +316,15 @@ mod tests {
             assert!(bad.parse::<HashKind>().is_err(), "{bad}");
         }
         assert!(kind("bcrypt").is_slow() && !kind("salt,sha256").is_slow());
+        for k in [
+            "plain",
+            "bcrypt",
+            "sha512",
+            "salt,sha256",
+            "sha256,salt",
+            "pbkdf2,sha512,1000,20",
+        ] {
+            assert_eq!(kind(k).to_string(), k);
+        }
     }
 }

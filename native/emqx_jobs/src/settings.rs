@@ -77,6 +77,15 @@ pub fn choice(
     }
 }
 
+/// A cache's line in the status: `off`, or `N <what>, ttl 10s`.
+pub fn cache_label(entries: usize, what: &str, ttl: Duration) -> String {
+    if ttl.is_zero() {
+        "off".to_string()
+    } else {
+        format!("{entries} {what}, ttl {ttl:?}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,5 +5,5 @@
 
 pub mod broker;
 pub mod mqtt;
-pub mod runner;
 pub mod pg;
+pub mod runner;

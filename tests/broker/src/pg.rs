@@ -98,17 +98,26 @@ impl Pg {
 
     /// Runs SQL as `postgres` over the server's socket; returns psql's unaligned output.
     pub fn psql(&self, sql: &str) -> Result<String, String> {
-        run(&["psql", &self.dir.to_string_lossy(), &self.port.to_string(), sql])
+        run(&[
+            "psql",
+            &self.dir.to_string_lossy(),
+            &self.port.to_string(),
+            sql,
+        ])
     }
 
     /// A fresh, empty database `name` (dropped first if it exists).
     pub fn fresh_db(&self, name: &str) {
-        self.psql(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+        self.psql(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
         self.psql(&format!("CREATE DATABASE {name}")).unwrap();
     }
 
     /// The DSN of database `db`, without the password (see [`Pg::password`]).
     pub fn dsn(&self, db: &str) -> String {
-        format!("host=127.0.0.1 port={} user=postgres dbname={db}", self.port)
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname={db}",
+            self.port
+        )
     }
 }

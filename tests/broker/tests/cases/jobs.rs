@@ -26,13 +26,27 @@ pub fn sqlite_group() -> Group {
         setup: || setup(Db::Sqlite),
         cases: vec![
             ("status shows the four jobs", |b| status(b, Db::Sqlite)),
-            ("login: password, unknown user, bound client id", |b| login(b, Db::Sqlite)),
-            ("acl: rules, placeholders, eq, $share, superuser", |b| acl(b, Db::Sqlite)),
-            ("acl: listener with a mountpoint", |b| acl_mountpoint(b, Db::Sqlite)),
-            ("connection log: connects and disconnects recorded", |b| conn_log(b, Db::Sqlite)),
-            ("storage: messages and acks stored and read back", |b| storage(b, Db::Sqlite)),
-            ("no password in the broker log", |b| no_secrets(b, Db::Sqlite)),
-            ("unload writes every accepted message", |b| unload_flushes(b, Db::Sqlite)),
+            ("login: password, unknown user, bound client id", |b| {
+                login(b, Db::Sqlite)
+            }),
+            ("acl: rules, placeholders, eq, $share, superuser", |b| {
+                acl(b, Db::Sqlite)
+            }),
+            ("acl: listener with a mountpoint", |b| {
+                acl_mountpoint(b, Db::Sqlite)
+            }),
+            ("connection log: connects and disconnects recorded", |b| {
+                conn_log(b, Db::Sqlite)
+            }),
+            ("storage: messages and acks stored and read back", |b| {
+                storage(b, Db::Sqlite)
+            }),
+            ("no password in the broker log", |b| {
+                no_secrets(b, Db::Sqlite)
+            }),
+            ("unload writes every accepted message", |b| {
+                unload_flushes(b, Db::Sqlite)
+            }),
         ],
     }
 }
@@ -44,14 +58,29 @@ pub fn postgres_group() -> Group {
         setup: || setup(Db::Postgres),
         cases: vec![
             ("status shows the four jobs", |b| status(b, Db::Postgres)),
-            ("login: bcrypt password, unknown user, bound client id", |b| login(b, Db::Postgres)),
-            ("acl: rules, placeholders, eq, $share, superuser", |b| acl(b, Db::Postgres)),
-            ("acl: listener with a mountpoint", |b| acl_mountpoint(b, Db::Postgres)),
-            ("connection log: connects and disconnects recorded", |b| conn_log(b, Db::Postgres)),
-            ("storage: messages and acks stored and read back", |b| storage(b, Db::Postgres)),
+            (
+                "login: bcrypt password, unknown user, bound client id",
+                |b| login(b, Db::Postgres),
+            ),
+            ("acl: rules, placeholders, eq, $share, superuser", |b| {
+                acl(b, Db::Postgres)
+            }),
+            ("acl: listener with a mountpoint", |b| {
+                acl_mountpoint(b, Db::Postgres)
+            }),
+            ("connection log: connects and disconnects recorded", |b| {
+                conn_log(b, Db::Postgres)
+            }),
+            ("storage: messages and acks stored and read back", |b| {
+                storage(b, Db::Postgres)
+            }),
             ("outage: PostgreSQL stopped and started mid-stream", outage),
-            ("no password in the broker log", |b| no_secrets(b, Db::Postgres)),
-            ("unload writes every accepted message", |b| unload_flushes(b, Db::Postgres)),
+            ("no password in the broker log", |b| {
+                no_secrets(b, Db::Postgres)
+            }),
+            ("unload writes every accepted message", |b| {
+                unload_flushes(b, Db::Postgres)
+            }),
         ],
     }
 }
@@ -187,7 +216,12 @@ fn login_opts(id: &str, user: &str) -> Opts {
 
 /// Rows of `sql`, polled until `done(rows)` holds (the writers are asynchronous) or
 /// 20 s pass; returns the last rows read.
-fn rows_until(db: Db, sql: &str, params: &[Param], done: impl Fn(&[Vec<Param>]) -> bool) -> Vec<Vec<Param>> {
+fn rows_until(
+    db: Db,
+    sql: &str,
+    params: &[Param],
+    done: impl Fn(&[Vec<Param>]) -> bool,
+) -> Vec<Vec<Param>> {
     let t0 = Instant::now();
     let mut c = conn(db);
     loop {
@@ -211,19 +245,33 @@ fn status_text(b: &Broker) -> String {
 fn status_value(b: &Broker, name: &str) -> String {
     let text = status_text(b);
     text.lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")).map(str::to_string))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix(&format!("{name}: "))
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| panic!("no {name} in status:\n{text}"))
 }
 
 fn status(b: &mut Broker, db: Db) {
     let s = status_text(b);
     assert!(s.contains("libemqx_jobs.so"), "{s}");
-    for line in ["conn_log: on", "auth: on", "acl: on", "store: on", "store.db: up", "conn_log.db: up"] {
+    for line in [
+        "conn_log: on",
+        "auth: on",
+        "acl: on",
+        "store: on",
+        "store.db: up",
+        "conn_log.db: up",
+    ] {
         assert!(s.contains(line), "{line:?} missing:\n{s}");
     }
     let where_ = match db {
         Db::Sqlite => format!("store.database: sqlite:{}", sqlite_path().display()),
-        Db::Postgres => format!("store.database: postgres://127.0.0.1:{}/{PG_DB}", pg::shared().port),
+        Db::Postgres => format!(
+            "store.database: postgres://127.0.0.1:{}/{PG_DB}",
+            pg::shared().port
+        ),
     };
     assert!(s.contains(&where_), "{where_:?} missing:\n{s}");
     assert!(s.contains("store.buffer: 0/100000"), "{s}");
@@ -231,19 +279,28 @@ fn status(b: &mut Broker, db: Db) {
 
 fn login(b: &mut Broker, _db: Db) {
     let port = b.mqtt_port;
-    connect(port, &login_opts("login-1", "alice")).expect("alice logs in").disconnect();
-    let wrong = connect(port, &Opts::new("login-2").login("alice", "not-her-password"));
+    connect(port, &login_opts("login-1", "alice"))
+        .expect("alice logs in")
+        .disconnect();
+    let wrong = connect(
+        port,
+        &Opts::new("login-2").login("alice", "not-her-password"),
+    );
     assert_eq!(wrong.err().as_deref(), Some("BadUserNamePassword"));
     let unknown = connect(port, &Opts::new("login-3").login("nobody", "x"));
     assert_eq!(unknown.err().as_deref(), Some("NotAuthorized"));
     let anonymous = connect(port, &Opts::new("login-4"));
     assert_eq!(anonymous.err().as_deref(), Some("NotAuthorized"));
     // meter is bound to client id meter-1.
-    connect(port, &login_opts("meter-1", "meter")).expect("meter as meter-1").disconnect();
+    connect(port, &login_opts("meter-1", "meter"))
+        .expect("meter as meter-1")
+        .disconnect();
     let other_id = connect(port, &login_opts("meter-2", "meter"));
     assert_eq!(other_id.err().as_deref(), Some("NotAuthorized"));
     // MQTT 5 too.
-    connect(port, &login_opts("login-5", "bob").v5()).expect("bob over MQTT 5").disconnect();
+    connect(port, &login_opts("login-5", "bob").v5())
+        .expect("bob over MQTT 5")
+        .disconnect();
     assert!(status_value(b, "auth.denied").parse::<u64>().unwrap() >= 2);
     assert!(status_value(b, "auth.unknown").parse::<u64>().unwrap() >= 2);
 }
@@ -257,20 +314,23 @@ fn acl(b: &mut Broker, _db: Db) {
     alice.publish("store/denied/1", 1, false, b"must not arrive");
     alice.publish("store/acl/1", 1, false, b"allowed");
     let m = sub.recv();
-    assert_eq!((m.topic.as_str(), m.payload.as_slice()), ("store/acl/1", &b"allowed"[..]));
+    assert_eq!(
+        (m.topic.as_str(), m.payload.as_slice()),
+        ("store/acl/1", &b"allowed"[..])
+    );
     // The superuser flag: EMQX does not ask the ACL for root.
     let mut root = connect(port, &login_opts("acl-root", "root")).unwrap();
     root.publish("store/denied/2", 1, false, b"from root");
     assert_eq!(sub.recv().topic, "store/denied/2");
     // Subscriptions, against the rule table.
     let codes = alice.subscribe_many(&[
-        ("other/x", 0),        // no rule: acl_nomatch = deny
-        ("users/alice/#", 1),  // users/%u/#
-        ("users/bob/#", 1),    // someone else's
+        ("other/x", 0),         // no rule: acl_nomatch = deny
+        ("users/alice/#", 1),   // users/%u/#
+        ("users/bob/#", 1),     // someone else's
         ("dev/acl-alice/#", 0), // dev/%c/#
         ("dev/other/#", 0),
-        ("wild/#", 0),         // eq wild/#
-        ("wild/a", 0),         // eq: not a pattern
+        ("wild/#", 0),               // eq wild/#
+        ("wild/a", 0),               // eq: not a pattern
         ("$share/g1/jobs/share", 0), // the rule is written without $share/g1/
         ("$share/g1/other/share", 0),
     ]);
@@ -281,7 +341,10 @@ fn acl(b: &mut Broker, _db: Db) {
     alice.publish("bob/a", 1, false, b"from alice");
     bob.publish("bob/b", 1, false, b"from bob");
     let m = root.recv();
-    assert_eq!((m.topic.as_str(), m.payload.as_slice()), ("bob/b", &b"from bob"[..]));
+    assert_eq!(
+        (m.topic.as_str(), m.payload.as_slice()),
+        ("bob/b", &b"from bob"[..])
+    );
     assert!(root.drain(Duration::from_millis(300)).is_empty());
     for c in [sub, alice, root, bob] {
         c.disconnect();
@@ -309,7 +372,10 @@ fn acl_mountpoint(b: &mut Broker, db: Db) {
     );
     let topics: Vec<&str> = rows.iter().map(|r| r[0].as_str().unwrap()).collect();
     assert_eq!(topics.len(), 2, "{topics:?}");
-    assert!(topics.contains(&"mp/store/mp/ok") && topics.contains(&"mp/store/mp/first"), "{topics:?}");
+    assert!(
+        topics.contains(&"mp/store/mp/ok") && topics.contains(&"mp/store/mp/first"),
+        "{topics:?}"
+    );
     sub.disconnect();
     p.disconnect();
 }
@@ -350,9 +416,18 @@ fn conn_log(b: &mut Broker, db: Db) {
     // A refused login is no connection.
     let refused = connect(port, &Opts::new("cl-3").login("alice", "wrong"));
     assert!(refused.is_err());
-    connect(port, &login_opts("cl-4", "bob")).unwrap().disconnect();
+    connect(port, &login_opts("cl-4", "bob"))
+        .unwrap()
+        .disconnect();
     rows_until(db, sql, &[Param::Text("cl-4".into())], |r| r.len() == 1);
-    assert_eq!(count(db, "SELECT count(*) FROM mqtt_conn_log WHERE clientid = 'cl-3'", &[]), 0);
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) FROM mqtt_conn_log WHERE clientid = 'cl-3'",
+            &[]
+        ),
+        0
+    );
     // Never the password, in no column.
     let all = conn(db).query("SELECT * FROM mqtt_conn_log", &[]).unwrap();
     assert!(!format!("{all:?}").contains("alice-pw"), "{all:?}");
@@ -393,9 +468,19 @@ fn storage(b: &mut Broker, db: Db) {
         assert_eq!(r[5].as_str(), Some("alice"));
         assert!(r[6].as_i64().unwrap() > 1_600_000_000_000);
         let id = r[7].as_str().unwrap();
-        assert!(id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+        assert!(
+            id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}"
+        );
     }
-    assert_eq!(count(db, "SELECT count(*) FROM mqtt_msg WHERE topic = 'jobs/not-stored'", &[]), 0);
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) FROM mqtt_msg WHERE topic = 'jobs/not-stored'",
+            &[]
+        ),
+        0
+    );
     // The subscriber acknowledged the QoS 1 and 2 deliveries (QoS 0 has no ack).
     let acked = rows_until(
         db,
@@ -436,7 +521,12 @@ fn outage(b: &mut Broker) {
                 std::thread::sleep(Duration::from_millis(100));
             }
             assert_eq!(status_value(b, "store.db"), "down");
-            assert!(b.await_log_line(&["store: database", "unavailable"]).is_some(), "{}", b.log_tail(20));
+            assert!(
+                b.await_log_line(&["store: database", "unavailable"])
+                    .is_some(),
+                "{}",
+                b.log_tail(20)
+            );
             let refused = connect(port, &login_opts("out-login", "alice"));
             assert_eq!(refused.err().as_deref(), Some("NotAuthorized"));
             pg.start_server().unwrap();
@@ -449,14 +539,21 @@ fn outage(b: &mut Broker) {
     }
     let sql = "SELECT count(*), count(DISTINCT payload) FROM mqtt_msg WHERE topic = 'store/out'";
     let rows = rows_until(db, sql, &[], |r| r[0][0].as_i64() == Some(n));
-    assert_eq!((rows[0][0].as_i64(), rows[0][1].as_i64()), (Some(n), Some(n)));
+    assert_eq!(
+        (rows[0][0].as_i64(), rows[0][1].as_i64()),
+        (Some(n), Some(n))
+    );
     assert_eq!(status_value(b, "store.db"), "up");
     assert_eq!(status_value(b, "store.dropped"), "0");
     assert_ne!(status_value(b, "store.failures"), "0");
-    assert!(b.await_log_line(&["store: database", "is back after"]).is_some());
+    assert!(b
+        .await_log_line(&["store: database", "is back after"])
+        .is_some());
     // Logins and ACL queries work again (the pooled connections the restart cut are
     // replaced, not reported as failures).
-    connect(port, &login_opts("out-login-2", "alice")).expect("login after the outage").disconnect();
+    connect(port, &login_opts("out-login-2", "alice"))
+        .expect("login after the outage")
+        .disconnect();
     assert_eq!(sub.subscribe("users/bob/after", 0), 0);
     sub.disconnect();
     p.disconnect();
@@ -469,7 +566,10 @@ fn no_secrets(b: &mut Broker, db: Db) {
         assert!(!log.contains(pw), "a user's password is in the broker log");
     }
     if let Db::Postgres = db {
-        assert!(!log.contains(&pg::shared().password), "the database password is in the broker log");
+        assert!(
+            !log.contains(&pg::shared().password),
+            "the database password is in the broker log"
+        );
         assert!(!status_text(b).contains(&pg::shared().password));
     }
 }
@@ -485,7 +585,11 @@ fn unload_flushes(b: &mut Broker, db: Db) {
     }
     let out = b.ctl(&["plugins", "unload", "emqx_rust_hook"]);
     assert!(out.text.contains("unloaded successfully"), "{}", out.text);
-    let c = count(db, "SELECT count(*) FROM mqtt_msg WHERE topic = 'store/flush'", &[]);
+    let c = count(
+        db,
+        "SELECT count(*) FROM mqtt_msg WHERE topic = 'store/flush'",
+        &[],
+    );
     assert_eq!(c, n);
     assert!(b.await_log_line(&["emqx_jobs stopped"]).is_some());
     let out = b.ctl(&["plugins", "load", "emqx_rust_hook"]);
