@@ -8,7 +8,8 @@
 %% The rate counts from the first publish until the last message is committed
 %% (`store.written' in the library's status). One publishing process per scheduler.
 %% The cases are merged into bench/results.json as
-%% {"hook": "message.publish", "mode": "storage_sqlite" | "storage_postgres", "msgs_per_s": N}.
+%% {"hook": "message.publish", "mode": "storage_sqlite" | "storage_postgres", "msgs_per_s": N},
+%% with the authentication and ACL cases (modes "jobs_..."; see auth_cases/0).
 -module(emqx_rust_hook_storage_bench).
 
 -export([main/0]).
@@ -28,7 +29,8 @@ main() ->
               [N, byte_size(element(8, Msg)), erlang:system_info(schedulers_online)]),
     Sqlite = sqlite_case(Msg, N),
     Pg = postgres_case(Msg, N),
-    Cases = [C || C <- [Sqlite, Pg], C =/= skipped],
+    Auth = auth_cases(),
+    Cases = [C || C <- [Sqlite, Pg], C =/= skipped] ++ Auth,
     ok = merge_json(?OUT, Cases),
     io:format("merged ~b case(s) into ~ts~n", [length(Cases), ?OUT]),
     ok.
@@ -137,16 +139,93 @@ report(Mode, Rate) ->
     io:format("  ~-18s ~10b msgs/s~n", [Mode, round(Rate)]),
     {Mode, round(Rate)}.
 
+%%--------------------------------------------------------------------------------------
+%% Authentication and ACL (SQLite, pool mode): a bcrypt login, a cached login, a cached
+%% ACL check, and ACL checks from another process during 100 concurrent bcrypt logins.
+
+auth_cases() ->
+    Db = "/tmp/emqx_rust_hook_auth_bench.db",
+    [file:delete(Db ++ S) || S <- ["", "-wal", "-shm"]],
+    Admin = filename:join(emqx_double:repo_path("target/release"), "emqx_jobs_admin") ++ " --sqlite " ++ Db,
+    sh([Admin, " init"]),
+    sh([Admin, " add-user alice alice-pw --hash bcrypt"]),
+    sh([Admin, " add-rule 1 allow pubsub '#'"]),
+    Lib = filename:join(emqx_double:repo_path("target/release"), "libemqx_jobs.so"),
+    Lines = ["exhook.drivers.rust.init." ++ L
+             || L <- ["auth = on", "acl = on", "sqlite_path = " ++ Db, "auth_hash = bcrypt",
+                      "auth_cache_ttl = 10m", "acl_cache_ttl = 10m"]],
+    ok = rust_hook_test_util:start({path, Lib}, Lines),
+    try
+        [CI0, AuthAcc] = alice_args('client.authenticate'),
+        [AclCI, _, Topic, AclAcc] = alice_args('client.check_acl'),
+        CI = CI0#{username => <<"alice">>, password => <<"alice-pw">>},
+        Login = fun(Id) -> emqx_hooks:run_fold('client.authenticate', [CI#{clientid => Id}], AuthAcc) end,
+        #{auth_result := success} = Login(<<"warm">>),
+        %% A bcrypt login: a new client id misses the cache, so the hash runs.
+        Bcrypt = mean_us(20, fun(I) -> Login(<<"b", (integer_to_binary(I))/binary>>) end),
+        Cached = mean_us(20000, fun(_) -> Login(<<"warm">>) end),
+        Acl = fun() -> emqx_hooks:run_fold('client.check_acl', [AclCI, publish, Topic], AclAcc) end,
+        allow = Acl(),
+        AclCached = mean_us(20000, fun(_) -> Acl() end),
+        {AclP50, AclMax, Checks} = acl_during_logins(Login, Acl, 100),
+        io:format("  jobs auth (SQLite, pool mode): bcrypt login ~.1f ms, cached login ~.1f us, "
+                  "cached ACL check ~.1f us~n", [Bcrypt / 1000, Cached, AclCached]),
+        io:format("  during 100 concurrent bcrypt logins: ~b ACL checks from another process, "
+                  "p50 ~.2f ms, max ~.2f ms~n", [Checks, AclP50 / 1000, AclMax / 1000]),
+        [{"client.authenticate", "jobs_bcrypt_login", mean_ns, round(Bcrypt * 1000)},
+         {"client.authenticate", "jobs_cached_login", mean_ns, round(Cached * 1000)},
+         {"client.check_acl", "jobs_cached_acl", mean_ns, round(AclCached * 1000)},
+         {"client.check_acl", "jobs_acl_during_100_bcrypt_logins", max_ns, round(AclMax * 1000)}]
+    after
+        rust_hook_test_util:stop(),
+        [file:delete(Db ++ S) || S <- ["", "-wal", "-shm"]]
+    end.
+
+alice_args(Hook) ->
+    hd([Args || #{args := Args} <- emqx_double_captures:all(Hook),
+                is_map(hd(Args)), maps:get(username, hd(Args), undefined) =:= <<"alice">>]).
+
+mean_us(N, F) ->
+    T0 = erlang:monotonic_time(nanosecond),
+    [F(I) || I <- lists:seq(1, N)],
+    (erlang:monotonic_time(nanosecond) - T0) / N / 1000.
+
+%% ACL checks every millisecond from one process while `Logins' processes log in with
+%% new client ids (bcrypt each): {p50 us, max us, checks}.
+acl_during_logins(Login, Acl, Logins) ->
+    Self = self(),
+    Prober = spawn_link(fun() -> probe(Acl, Self, []) end),
+    Pids = [spawn_link(fun() -> Login(<<"c", (integer_to_binary(I))/binary>>), Self ! {done, self()} end)
+            || I <- lists:seq(1, Logins)],
+    [receive {done, P} -> ok end || P <- Pids],
+    Prober ! stop,
+    Times = receive {probe, T} -> lists:sort(T) end,
+    {lists:nth(length(Times) div 2 + 1, Times), lists:last(Times), length(Times)}.
+
+probe(Acl, Parent, Acc) ->
+    receive
+        stop -> Parent ! {probe, Acc}
+    after 1 ->
+        T0 = erlang:monotonic_time(microsecond),
+        allow = Acl(),
+        probe(Acl, Parent, [erlang:monotonic_time(microsecond) - T0 | Acc])
+    end.
+
 %% Replaces the storage cases of results.json (one case per line, as the main bench
 %% writes it), or writes a file with only them.
 merge_json(Out, Cases) ->
-    New = [io_lib:format("{\"hook\": \"message.publish\", \"mode\": \"~s\", \"msgs_per_s\": ~b}",
-                         [M, R]) || {M, R} <- Cases],
+    New = [case C of
+               {M, R} ->
+                   io_lib:format("{\"hook\": \"message.publish\", \"mode\": \"~s\", \"msgs_per_s\": ~b}", [M, R]);
+               {H, M, K, V} ->
+                   io_lib:format("{\"hook\": \"~s\", \"mode\": \"~s\", \"~s\": ~b}", [H, M, K, V])
+           end || C <- Cases],
     Old = case file:read_file(Out) of
               {ok, Bin} ->
                   [L || L <- string:split(unicode:characters_to_list(Bin), "\n", all),
                         string:find(L, "{\"hook\"") =/= nomatch,
-                        string:find(L, "\"mode\": \"storage_") =:= nomatch];
+                        string:find(L, "\"mode\": \"storage_") =:= nomatch,
+                        string:find(L, "\"mode\": \"jobs_") =:= nomatch];
               {error, _} -> []
           end,
     Head = case file:read_file(Out) of

@@ -21,6 +21,11 @@
 //! `init.auth_unknown_user` (`ignore`: the chain goes on, EMQX's `allow_anonymous`
 //! decides; or `deny`); a database error gets `init.auth_on_error` (`deny` or `ignore`).
 //!
+//! Slow hashes (bcrypt, PBKDF2 with 1,000 iterations or more) run at most
+//! `init.auth_hash_threads` at a time (default: the CPU count less one, at least 1): a
+//! burst of bcrypt logins queues for a permit instead of taking every core, so the other
+//! hooks' workers (ACL checks, publishes) and the BEAM's schedulers keep a CPU.
+//!
 //! Cache (`init.auth_cache_ttl`, off by default): a user's row is kept that long, and so
 //! is a salted fingerprint of the last password that verified against it, so a client
 //! reconnecting with the same password skips the database and the (slow) hash. A
@@ -31,7 +36,7 @@ use crate::password::HashKind;
 use crate::pool::Pool;
 use crate::settings;
 use emqx_rust_hook::prelude::*;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -101,6 +106,50 @@ struct Stats {
     cache_hits: AtomicU64,
 }
 
+/// At most `max` holders at a time (the slow hashes).
+struct Permits {
+    used: Mutex<usize>,
+    freed: Condvar,
+    max: usize,
+}
+
+impl Permits {
+    fn new(max: usize) -> Permits {
+        Permits {
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+            max: max.max(1),
+        }
+    }
+
+    /// Runs `f` once a permit is free.
+    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        {
+            let mut used = self.used.lock();
+            while *used >= self.max {
+                self.freed.wait(&mut used);
+            }
+            *used += 1;
+        }
+        struct Release<'a>(&'a Permits);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                *self.0.used.lock() -= 1;
+                self.0.freed.notify_one();
+            }
+        }
+        let _release = Release(self);
+        f()
+    }
+}
+
+/// The CPU count less one, at least 1.
+fn default_hash_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .max(1)
+}
+
 /// The authentication job.
 pub struct Auth {
     pool: Pool,
@@ -112,6 +161,7 @@ pub struct Auth {
     cache: Mutex<HashMap<String, Cached>>,
     /// Random per start: the cache's fingerprints mean nothing outside this process.
     pepper: [u8; 32],
+    slow: Permits,
     stats: Stats,
 }
 
@@ -152,6 +202,11 @@ impl Auth {
             cache_ttl: settings::duration(config, "auth_cache_ttl", Duration::ZERO)?,
             cache: Mutex::new(HashMap::new()),
             pepper,
+            slow: Permits::new(settings::count(
+                config,
+                "auth_hash_threads",
+                default_hash_threads(),
+            )?),
             stats: Stats::default(),
         })
     }
@@ -172,6 +227,7 @@ impl Auth {
             cache_ttl,
             cache: Mutex::new(HashMap::new()),
             pepper: [7; 32],
+            slow: Permits::new(default_hash_threads()),
             stats: Stats::default(),
         }
     }
@@ -288,7 +344,13 @@ impl Auth {
         let Some(password) = password else {
             return Outcome::BadPassword;
         };
-        if !self.hash.verify(password, &user.hash, &user.salt) {
+        let ok = if self.hash.is_slow() {
+            self.slow
+                .run(|| self.hash.verify(password, &user.hash, &user.salt))
+        } else {
+            self.hash.verify(password, &user.hash, &user.salt)
+        };
+        if !ok {
             return Outcome::BadPassword;
         }
         if let Some(fp) = fp {
@@ -448,6 +510,32 @@ mod tests {
             );
             let _ = std::fs::remove_dir_all(dir);
         }
+    }
+
+    #[test]
+    fn permits_bound_concurrency() {
+        use std::sync::atomic::AtomicUsize;
+        let p = std::sync::Arc::new(Permits::new(2));
+        let (now, peak) = (
+            std::sync::Arc::new(AtomicUsize::new(0)),
+            std::sync::Arc::new(AtomicUsize::new(0)),
+        );
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (p, now, peak) = (p.clone(), now.clone(), peak.clone());
+                std::thread::spawn(move || {
+                    p.run(|| {
+                        let n = now.fetch_add(1, Relaxed) + 1;
+                        peak.fetch_max(n, Relaxed);
+                        std::thread::sleep(Duration::from_millis(5));
+                        now.fetch_sub(1, Relaxed);
+                    })
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert!(peak.load(Relaxed) <= 2 && peak.load(Relaxed) >= 1);
+        assert_eq!(*p.used.lock(), 0);
     }
 
     #[test]
