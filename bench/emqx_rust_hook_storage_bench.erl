@@ -144,6 +144,8 @@ report(Mode, Rate) ->
 %% ACL check, and ACL checks from another process during 100 concurrent bcrypt logins.
 
 auth_cases() ->
+    [RefCI, _, RefTopic, RefAcc] = alice_args('client.check_acl'),
+    {Inline, Pooled} = reference_acl(RefCI, RefTopic, RefAcc),
     Db = "/tmp/emqx_rust_hook_auth_bench.db",
     [file:delete(Db ++ S) || S <- ["", "-wal", "-shm"]],
     Admin = filename:join(emqx_double:repo_path("target/release"), "emqx_jobs_admin") ++ " --sqlite " ++ Db,
@@ -172,7 +174,11 @@ auth_cases() ->
                   "cached ACL check ~.1f us~n", [Bcrypt / 1000, Cached, AclCached]),
         io:format("  during 100 concurrent bcrypt logins: ~b ACL checks from another process, "
                   "p50 ~.2f ms, max ~.2f ms~n", [Checks, AclP50 / 1000, AclMax / 1000]),
+        io:format("  the same ACL call in this run, example library: inline ~.1f us, pool ~.1f us~n",
+                  [Inline, Pooled]),
         [{"client.authenticate", "jobs_bcrypt_login", mean_ns, round(Bcrypt * 1000)},
+         {"client.check_acl", "jobs_reference_inline", mean_ns, round(Inline * 1000)},
+         {"client.check_acl", "jobs_reference_pool", mean_ns, round(Pooled * 1000)},
          {"client.authenticate", "jobs_cached_login", mean_ns, round(Cached * 1000)},
          {"client.check_acl", "jobs_cached_acl", mean_ns, round(AclCached * 1000)},
          {"client.check_acl", "jobs_acl_during_100_bcrypt_logins", max_ns, round(AclMax * 1000)}]
@@ -180,6 +186,20 @@ auth_cases() ->
         rust_hook_test_util:stop(),
         [file:delete(Db ++ S) || S <- ["", "-wal", "-shm"]]
     end.
+
+%% The example library's ACL hook (a pure decision) in the same run, inline and on the
+%% pool: what the jobs' cached answers compare with.
+reference_acl(CI, Topic, Acc) ->
+    [I, P] = [begin
+         ok = rust_hook_test_util:start("example_hook", ["exhook.drivers.rust.mode.client_check_acl = " ++ Mode]),
+         try
+             _ = emqx_hooks:run_fold('client.check_acl', [CI, publish, Topic], Acc),
+             mean_us(20000, fun(_) -> emqx_hooks:run_fold('client.check_acl', [CI, publish, Topic], Acc) end)
+         after
+             rust_hook_test_util:stop()
+         end
+     end || Mode <- ["inline", "pool"]],
+    {I, P}.
 
 alice_args(Hook) ->
     hd([Args || #{args := Args} <- emqx_double_captures:all(Hook),
