@@ -54,6 +54,7 @@ pub mod hookpoint;
 pub mod hooks;
 #[cfg(not(test))]
 pub mod log;
+mod log_context;
 #[cfg(not(test))]
 mod nif;
 mod panic;

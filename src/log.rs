@@ -12,10 +12,14 @@
 //!   (so under a flood the queue fills and lines are dropped, counted, instead of the
 //!   mailbox growing).
 //!
+//! Lines written during a hook call carry the call's client (client id and peer, see
+//! `log_context`), which the broker's log shows as `clientid@peer` like its own lines.
+//!
 //! The counters are in [`stats`] (`emqx_ctl rust_hook stats`).
 
+use crate::log_context::Who;
 use parking_lot::Mutex;
-use rustler::{Encoder, LocalPid, OwnedEnv};
+use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -49,10 +53,12 @@ struct Line {
     level: Level,
     target: &'static str,
     message: String,
+    /// The client of the hook call that logged the line (see `log_context`).
+    who: Option<Who>,
 }
 
 mod atoms {
-    rustler::atoms! { rust_log, error, warning, info, debug }
+    rustler::atoms! { rust_log, error, warning, info, debug, pid, clientid, peername }
 }
 use atoms::*;
 
@@ -155,7 +161,8 @@ fn forward(rx: Receiver<Line>) {
                         Level::INFO => info(),
                         _ => debug(),
                     };
-                    (level, line.target, line.message.as_str()).encode(env)
+                    let meta = metadata(env, line.who.as_ref());
+                    (level, line.target, line.message.as_str(), meta).encode(env)
                 })
                 .collect();
             (rust_log(), lines).encode(env)
@@ -165,6 +172,27 @@ fn forward(rx: Receiver<Line>) {
         }
         batch.clear();
     }
+}
+
+/// `#{pid, clientid, peername}` for the plugin's logger (the keys that are known).
+fn metadata<'a>(env: Env<'a>, who: Option<&Who>) -> Term<'a> {
+    let mut map = Term::map_new(env);
+    let Some(who) = who else { return map };
+    let mut put = |key: rustler::Atom, value: Term<'a>| {
+        if let Ok(m) = map.map_put(key.encode(env), value) {
+            map = m;
+        }
+    };
+    if let Some(p) = &who.pid {
+        put(pid(), p.encode(env));
+    }
+    if let Some(c) = &who.clientid {
+        put(clientid(), c.as_str().encode(env));
+    }
+    if let Some(p) = &who.peer {
+        put(peername(), p.as_str().encode(env));
+    }
+    map
 }
 
 /// A line being built: stops taking text at [`MAX_LINE_BYTES`] (formatting then stops
@@ -261,6 +289,7 @@ impl Subscriber for Bridge {
             level: *event.metadata().level(),
             target: event.metadata().target(),
             message: fields.finish(),
+            who: crate::log_context::current(),
         };
         // Counted before the send, so that the log thread never takes a line that is
         // not counted yet.

@@ -1,8 +1,9 @@
 %% @doc The plugin's log: writes the Rust library's `tracing' output to the Erlang
-%% logger (the SDK sends `{rust_log, [{Level, Target, Message}]}' here from its log
+%% logger (the SDK sends `{rust_log, [{Level, Target, Message, Client}]}' here from its log
 %% thread, and this process reports each batch written with
 %% `emqx_rust_hook_nif:log_handled/1': the SDK keeps at most 1,000 lines in this
-%% mailbox and drops, and counts, what does not fit in its own bounded queue), and logs
+%% mailbox and drops, and counts, what does not fit in its own bounded queue) with the
+%% client of the hook call that logged each line as logger metadata, and logs
 %% hook failures at most once per second per hook and kind, with the number of failures
 %% not logged in between, so that an outage cannot flood the broker's log.
 -module(emqx_rust_hook_logger).
@@ -48,13 +49,45 @@ handle_call(_Req, _From, State) -> {reply, ignored, State}.
 handle_cast(_Msg, State) -> {noreply, State}.
 
 handle_info({rust_log, Lines}, State) when is_list(Lines) ->
-    lists:foreach(fun({Level, Target, Message}) ->
-                          logger:log(Level, "~ts: ~ts", [Target, Message],
-                                     #{domain => [emqx_rust_hook]})
-                  end, Lines),
+    lists:foreach(fun log_line/1, Lines),
     %% The library may send that many more (a library that is not loaded any more has
     %% no window to open).
     _ = (catch emqx_rust_hook_nif:log_handled(length(Lines))),
     {noreply, State};
 handle_info(_Info, State) ->
     {noreply, State}.
+
+log_line({Level, Target, Message, Client}) ->
+    logger:log(Level, "~ts: ~ts", [Target, Message],
+               maps:merge(client_metadata(Client), #{domain => [emqx_rust_hook]}));
+log_line({Level, Target, Message}) ->
+    log_line({Level, Target, Message, #{}});
+log_line(_) ->
+    ok.
+
+%% The client a line is about, as logger metadata (`clientid', `peername' as EMQX sets
+%% them, which its formatter prints as `clientid@peer'; `pid' of the calling process).
+%% The calling process's own logger metadata wins when it is still alive (that is what
+%% EMQX prints for that client); else what the SDK read from the hook's arguments.
+client_metadata(Client) when is_map(Client) ->
+    FromArgs = maps:fold(fun(clientid, C, M) when is_binary(C) -> M#{clientid => C};
+                            (peername, P, M) when is_binary(P) ->
+                                 M#{peername => binary_to_list(P)};
+                            (pid, P, M) when is_pid(P) -> M#{pid => P};
+                            (_, _, M) -> M
+                         end, #{}, Client),
+    maps:merge(FromArgs, process_client_metadata(maps:get(pid, FromArgs, undefined)));
+client_metadata(_) ->
+    #{}.
+
+process_client_metadata(Pid) when is_pid(Pid), node(Pid) =:= node() ->
+    case erlang:process_info(Pid, dictionary) of
+        {dictionary, Dict} ->
+            case lists:keyfind('$logger_metadata$', 1, Dict) of
+                {_, Meta} when is_map(Meta) -> maps:with([clientid, peername], Meta);
+                _ -> #{}
+            end;
+        undefined -> #{}
+    end;
+process_client_metadata(_) ->
+    #{}.

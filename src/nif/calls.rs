@@ -10,7 +10,7 @@
 //! `panic`, `overload`), on which the plugin applies the hook's failure policy.
 
 use super::atoms;
-use super::dispatch::run_call;
+use super::dispatch::{run_call, Prepared};
 use super::entry::slot;
 use super::instance::HookStats;
 use super::pending;
@@ -34,7 +34,11 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
     inst.core.stats(hook).calls.bump();
     if atoms::inline() == tag {
         crate::erl::with_process_env(env, || {
-            run_call(env, &inst.core, hook, args, Default::default())
+            let prepared = Prepared {
+                caller: Some(env.pid()),
+                ..Prepared::default()
+            };
+            run_call(env, &inst.core, hook, args, prepared)
         })
     } else if atoms::queue() == tag {
         inst.offload.enqueue(env, &inst.core, hook, args)

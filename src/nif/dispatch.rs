@@ -7,8 +7,9 @@ use super::encode::{self as e, EncodeError};
 use super::instance::{Core, HookStats};
 use crate::decision::{DeliverDecision, PublishDecision};
 use crate::hookpoint::HookPoint;
+use crate::log_context::{self, Who};
 use crate::types::{ClientInfo, ConnInfo, ConnackReason, Message, Reason};
-use rustler::{Encoder, Env, Term};
+use rustler::{Encoder, Env, LocalPid, Term};
 
 /// What the caller of a pool or queued call prepared besides the copied arguments (see
 /// `exec`): free-form terms are decoded, within their bounds, before the copy, so a deep
@@ -21,6 +22,8 @@ pub struct Prepared {
     /// copy: the hook sees an empty payload, and a decision that returns a changed
     /// message is refused (it would carry the empty payload).
     pub payload_elided: bool,
+    /// The process that made the call (log lines name its client; see `log_context`).
+    pub caller: Option<LocalPid>,
 }
 
 impl Prepared {
@@ -198,7 +201,9 @@ pub fn run_call<'a>(
     args: &[Term<'a>],
     prepared: Prepared,
 ) -> Term<'a> {
-    match dispatch(env, core, hook, args, prepared) {
+    let caller = prepared.caller;
+    let who = || who(hook, args, caller);
+    match log_context::during_call(&who, || dispatch(env, core, hook, args, prepared)) {
         Ok(result) => result,
         Err(err) => failed(env, core, hook, args, err),
     }
@@ -226,6 +231,54 @@ fn failed<'a>(
     }
     let msg = format!("{hook} ({}): {err}", client_for_log(hook, args));
     (atoms::error(), kind, msg).encode(env)
+}
+
+/// The client of a call, for its log lines: the client id of the clientinfo or conninfo
+/// argument (the publisher's for `message.publish` and `message.dropped`), and the peer
+/// from the conninfo (`IP:Port`), else the clientinfo's `peerhost`.
+fn who(hook: HookPoint, args: &[Term], caller: Option<LocalPid>) -> Who {
+    use HookPoint::*;
+    let first = args.first().copied();
+    let (clientid, peer) = match hook {
+        MessagePublish | MessageDropped => {
+            let from = first
+                .and_then(|m| Message::new(m).ok())
+                .and_then(|m| match m.from() {
+                    crate::types::Publisher::Client(id) => Some(id.to_string()),
+                    _ => None,
+                });
+            (from, None)
+        }
+        ClientConnect | ClientConnack => {
+            let ci = first.and_then(|t| ConnInfo::new(t).ok());
+            (
+                ci.as_ref().map(|c| c.clientid().to_string()),
+                ci.and_then(|c| c.peername()).map(log_context::peer),
+            )
+        }
+        _ => {
+            let cl = first.and_then(|t| ClientInfo::new(t).ok());
+            let conn = match hook {
+                ClientConnected | ClientDisconnected => {
+                    args.last().and_then(|t| ConnInfo::new(*t).ok())
+                }
+                _ => None,
+            };
+            let peer = match conn.and_then(|c| c.peername()) {
+                Some(addr) => Some(log_context::peer(addr)),
+                None => cl
+                    .as_ref()
+                    .and_then(|c| c.peerhost())
+                    .map(|ip| ip.to_string()),
+            };
+            (cl.map(|c| c.clientid().to_string()), peer)
+        }
+    };
+    Who {
+        pid: caller,
+        clientid: clientid.filter(|c| !c.is_empty()),
+        peer,
+    }
 }
 
 /// Who the failed call was about: the client id of the clientinfo/conninfo argument,

@@ -309,7 +309,10 @@ impl Executor {
         let unused = self.unused[hook.index()];
         let last = args.len().saturating_sub(1);
         let keeps_acc = hook.kind() == HookKind::Fold;
-        let mut prepared = Prepared::default();
+        let mut prepared = Prepared {
+            caller: Some(env.pid()),
+            ..Prepared::default()
+        };
         let mut raw = [tag.as_c_arg(); 5];
         for (i, (slot, a)) in raw[1..].iter_mut().zip(args).enumerate() {
             let skip = unused & (1 << i) != 0

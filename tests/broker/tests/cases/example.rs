@@ -163,13 +163,25 @@ fn log_lines(b: &mut Broker) {
         .await_log_line(&["client connecting: clientid=ex-log-client"])
         .unwrap_or_else(|| panic!("no connect line:\n{}", b.log_tail(40)));
     assert!(line.contains("[info]"), "{line}");
+    // Named like EMQX's own client lines (`clientid@IP:Port`, from the logger metadata;
+    // EMQX 4.2's formatter prints the binary client id as `<<"...">>`).
+    assert!(names_client(&line, "ex-log-client"), "{line}");
     let mut p = connect(b.mqtt_port, &user("ex-log-pub")).unwrap();
     p.publish("ex/log", 1, false, b"logged payload");
     p.disconnect();
-    assert!(
-        b.await_log_line(&["example_hook: publish: topic=ex/log", "logged payload"])
-            .is_some(),
-        "{}",
-        b.log_tail(20)
-    );
+    let line = b
+        .await_log_line(&["example_hook: publish: topic=ex/log", "logged payload"])
+        .unwrap_or_else(|| panic!("no publish line:\n{}", b.log_tail(20)));
+    assert!(names_client(&line, "ex-log-pub"), "{line}");
+}
+
+/// The line starts, after time and level, with `id@127.0.0.1:Port` as EMQX's formatter
+/// prints its logger metadata `clientid` and `peername`.
+fn names_client(line: &str, id: &str) -> bool {
+    [
+        format!("] {id}@127.0.0.1:"),
+        format!("] <<\"{id}\">>@127.0.0.1:"),
+    ]
+    .iter()
+    .any(|p| line.contains(p.as_str()))
 }
