@@ -30,6 +30,7 @@ lint:
 
 unit:
 	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio
+	$(CARGO) test --release -p emqx_jobs
 
 ## `cargo test` in a fresh hook crate outside the workspace (tests/user_crate.sh).
 user-crate:
