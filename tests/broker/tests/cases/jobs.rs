@@ -594,4 +594,10 @@ fn unload_flushes(b: &mut Broker, db: Db) {
     let out = b.ctl(&["plugins", "load", "emqx_rust_hook"]);
     assert!(out.text.contains("loaded successfully"), "{}", out.text);
     p.kill();
+    if let Db::Sqlite = db {
+        // The group's last case: leave no file behind in /tmp.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path().display()));
+        }
+    }
 }
