@@ -32,6 +32,13 @@ pub trait Hooks: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// `emqx_ctl rust_hook cmd ARGS...`: an operator's command for the library (clear a
+    /// cache, flush a buffer...). Returns the text to print, or an error message; the
+    /// default knows no command. Runs on a dirty scheduler; a panic is an error.
+    fn command(&self, args: &[String]) -> Result<String, String> {
+        Err(format!("unknown command {args:?}"))
+    }
+
     /// `client.connect`: a CONNECT arrived (before authentication).
     fn client_connect(&self, conninfo: &ConnInfo, props: &Properties) -> ConnectDecision {
         ConnectDecision::Abstain

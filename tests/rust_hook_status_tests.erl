@@ -1,6 +1,6 @@
 %% @doc `Hooks::status': what a library reports about itself, shown by
-%% `emqx_ctl rust_hook status' under its hooks (the real .so through the plugin, on the
-%% stand-in host).
+%% `emqx_ctl rust_hook status' under its hooks; `Hooks::command': `emqx_ctl rust_hook cmd'
+%% (the real .so through the plugin, on the stand-in host).
 -module(rust_hook_status_tests).
 
 -include_lib("eunit/include/eunit.hrl").
@@ -44,5 +44,48 @@ jobs_test() ->
         ?assertEqual(list_to_binary("sqlite:" ++ Db), proplists:get_value(<<"store.database">>, Lines)),
         ?assertNotEqual(nomatch, string:find(Text, "  store.buffer: 0/100000\n"))
     after
+        [file:delete(Db ++ S) || S <- ["", "-wal", "-shm"]]
+    end.
+
+cmd(Args) -> lists:flatten(emqx_ctl:run_command(["rust_hook", "cmd" | Args])).
+
+command_test() ->
+    ok = rust_hook_test_util:start("slow_hooks", []),
+    try
+        ?assertEqual("hello world\n", cmd(["echo", "hello", "world"])),
+        ?assertEqual("error: slow_hooks knows echo and panic\n", cmd(["what"])),
+        ?assertMatch("error: test panic in command" ++ _, cmd(["panic"])),
+        ?assertEqual({ok, <<"x">>}, emqx_rust_hook_nif:library_command([<<"echo">>, <<"x">>]))
+    after
+        rust_hook_test_util:stop()
+    end,
+    ok = rust_hook_test_util:start("example_hook", []),
+    try
+        ?assertMatch("error: unknown command" ++ _, cmd(["clear_cache"]))
+    after
+        rust_hook_test_util:stop()
+    end.
+
+%% emqx_jobs' ACL cache (1 hour here) holds a client's rules; a new deny rule is seen
+%% after `rust_hook cmd clear_cache', not before.
+jobs_clear_cache_test() ->
+    Db = filename:join("/tmp", "emqx_rust_hook_cmd_tests_" ++ os:getpid() ++ ".db"),
+    Release = emqx_double:repo_path("target/release"),
+    Admin = filename:join(Release, "emqx_jobs_admin") ++ " --sqlite " ++ Db ++ " ",
+    ok = rust_hook_test_util:start({path, filename:join(Release, "libemqx_jobs.so")},
+                                   ["exhook.drivers.rust.init.acl = on",
+                                    "exhook.drivers.rust.init.acl_cache_ttl = 1h",
+                                    "exhook.drivers.rust.init.sqlite_path = " ++ Db]),
+    try
+        CI = #{clientid => <<"c1">>, username => <<"u1">>, zone => external,
+               peerhost => {127, 0, 0, 1}, protocol => mqtt},
+        Check = fun() -> emqx_hooks:run_fold('client.check_acl', [CI, publish, <<"t/1">>], allow) end,
+        ?assertEqual(allow, Check()),   % no rule: acl_nomatch = ignore, EMQX's allow stays
+        ?assertNotEqual(nomatch, string:find(os:cmd(Admin ++ "add-rule 1 deny publish 't/#'"), "rule 1")),
+        ?assertEqual(allow, Check()),   % cached
+        ?assertEqual("auth and acl caches cleared\n", cmd(["clear_cache"])),
+        ?assertEqual(deny, Check())
+    after
+        rust_hook_test_util:stop(),
         [file:delete(Db ++ S) || S <- ["", "-wal", "-shm"]]
     end.

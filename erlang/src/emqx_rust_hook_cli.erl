@@ -11,7 +11,7 @@ load() -> emqx_ctl:register_command(rust_hook, {?MODULE, cli}, []).
 %% @doc Unregisters the `rust_hook' command.
 unload() -> emqx_ctl:unregister_command(rust_hook).
 
-%% @doc `rust_hook status' and `rust_hook stats'.
+%% @doc `rust_hook status', `rust_hook stats' and `rust_hook cmd ...'.
 cli(["status"]) ->
     case emqx_rust_hook_driver:info() of
         not_running ->
@@ -37,8 +37,17 @@ cli(["stats"]) ->
         _ -> ok
     end,
     ok;
+cli(["cmd" | Args]) ->
+    Result = try emqx_rust_hook_nif:library_command([unicode:characters_to_binary(A) || A <- Args])
+             catch error:_ -> {error, <<"no library running">>}
+             end,
+    case Result of
+        {ok, Text} -> emqx_ctl:print("~ts~n", [Text]);
+        {error, Msg} -> emqx_ctl:print("error: ~ts~n", [Msg])
+    end;
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
+                    {"rust_hook cmd ...", "Run a command of the library (e.g. clear_cache for emqx_jobs)"},
                     {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped; and the log's dropped and cut lines"}]).
 
 %% The library's own lines (`Hooks::status'), if it reports any.

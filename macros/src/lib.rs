@@ -94,7 +94,7 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
             }
         }
         f.attrs = rest;
-        if name == "init" || name == "terminate" || name == "status" {
+        if ["init", "terminate", "status", "command"].contains(&name.as_str()) {
             continue;
         }
         let Some((_, variant)) = HOOKS.iter().find(|(m, _)| *m == name) else {

@@ -230,6 +230,25 @@ impl Hooks for Jobs {
         out
     }
 
+    /// `emqx_ctl rust_hook cmd clear_cache`: empties the login and ACL caches (after a
+    /// password or a rule changed).
+    fn command(&self, args: &[String]) -> Result<String, String> {
+        match args {
+            [c] if c == "clear_cache" => {
+                if let Some(a) = &self.auth {
+                    a.clear_cache();
+                }
+                if let Some(a) = &self.acl {
+                    a.clear_cache();
+                }
+                Ok("auth and acl caches cleared".into())
+            }
+            _ => Err(format!(
+                "unknown command {args:?} (emqx_jobs knows: clear_cache)"
+            )),
+        }
+    }
+
     #[hook(inline)]
     fn client_connected(&self, client: &ClientInfo, conninfo: &ConnInfo) {
         let Some(log) = &self.conn_log else { return };

@@ -18,7 +18,8 @@
 //!   topics `gated/...` after the gate is open.
 //!
 //! - `status` (`emqx_ctl rust_hook status`): `sleep_ms: N`, or a panic with
-//!   `init.status_panics = on`.
+//!   `init.status_panics = on`; `command` (`emqx_ctl rust_hook cmd`): `echo ARGS...`
+//!   answers ARGS, `panic` panics, anything else is an error.
 //!
 //! The gate lets tests hold callbacks without guessing durations: a callback that waits
 //! for it provably has not returned until the test opens it. A callback waits at most
@@ -85,6 +86,14 @@ impl Hooks for SlowHooks {
             panic!("test panic in status");
         }
         vec![("sleep_ms".into(), self.sleep.as_millis().to_string())]
+    }
+
+    fn command(&self, args: &[String]) -> Result<String, String> {
+        match args.split_first() {
+            Some((c, rest)) if c == "echo" => Ok(rest.join(" ")),
+            Some((c, _)) if c == "panic" => panic!("test panic in command"),
+            _ => Err("slow_hooks knows echo and panic".into()),
+        }
     }
 
     fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {

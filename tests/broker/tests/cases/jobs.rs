@@ -25,7 +25,9 @@ pub fn sqlite_group() -> Group {
         name: "jobs_sqlite",
         setup: || setup(Db::Sqlite),
         cases: vec![
-            ("status shows the four jobs", |b| status(b, Db::Sqlite)),
+            ("status shows the four jobs; cmd clear_cache", |b| {
+                status(b, Db::Sqlite)
+            }),
             ("login: password, unknown user, bound client id", |b| {
                 login(b, Db::Sqlite)
             }),
@@ -57,7 +59,9 @@ pub fn postgres_group() -> Group {
         name: "jobs_postgres",
         setup: || setup(Db::Postgres),
         cases: vec![
-            ("status shows the four jobs", |b| status(b, Db::Postgres)),
+            ("status shows the four jobs; cmd clear_cache", |b| {
+                status(b, Db::Postgres)
+            }),
             (
                 "login: bcrypt password, unknown user, bound client id",
                 |b| login(b, Db::Postgres),
@@ -275,6 +279,10 @@ fn status(b: &mut Broker, db: Db) {
     };
     assert!(s.contains(&where_), "{where_:?} missing:\n{s}");
     assert!(s.contains("store.buffer: 0/100000"), "{s}");
+    let out = b.ctl(&["rust_hook", "cmd", "clear_cache"]).text;
+    assert!(out.contains("auth and acl caches cleared"), "{out}");
+    let out = b.ctl(&["rust_hook", "cmd", "nonsense"]).text;
+    assert!(out.contains("error: unknown command"), "{out}");
 }
 
 fn login(b: &mut Broker, _db: Db) {
