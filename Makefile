@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench bench-storage plugin clean
+.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench bench-storage fuzz plugin clean
 
 all: build
 
@@ -28,8 +28,9 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p emqx-rust-hook --features tokio
 
+## PROPTEST_CASES: cases per proptest property (src/proptests.rs; 16 properties).
 unit:
-	$(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio
+	PROPTEST_CASES=$${PROPTEST_CASES:-4000} $(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio
 	$(CARGO) test --release -p emqx_jobs
 
 ## `cargo test` in a fresh hook crate outside the workspace (tests/user_crate.sh).
@@ -49,6 +50,12 @@ broker: plugin
 
 test-broker: plugin
 	tests/broker/run.sh --required
+
+## A long property-test campaign: the PropEr suite (tests/rust_hook_prop_tests.erl) at
+## FUZZ_SCALE (default 20) times its `make test` case counts and the proptest properties
+## at FUZZ_SCALE x 4,000 cases each; prints the cases run and the distinct failures.
+fuzz: build plugin
+	CARGO=$(CARGO) tests/fuzz.sh
 
 ## The example library making real decisions in a few client lifecycles, then the four
 ## jobs of native/emqx_jobs on SQLite (connection log, password auth, ACL, storage).

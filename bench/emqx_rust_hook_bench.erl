@@ -28,7 +28,7 @@
 -export([erl_authenticate/3, erl_check_acl/5, erl_publish/2, erl_connected/3]).
 -export([dirty_authenticate/3, dirty_check_acl/5, dirty_publish/2, dirty_connected/3]).
 %% For runs by hand.
--export([inputs/0, modes/0, measure/4, throughput/5, breakdown/2]).
+-export([inputs/0, modes/0, measure/4, throughput/5, breakdown/2, cpu_per_call/2]).
 
 -define(DEFAULT_N, 50000).
 -define(WARMUP, 5000).
@@ -50,6 +50,7 @@ modes() ->
      erlang,
      {rust, "libbench_hooks.so"},                    % every hook #[hook(inline)]
      {rust, "examples/libbench_hooks_pool.so"},      % #[hook(pool)], notification queued
+     {rust, "examples/libbench_hooks_async.so"},     % every hook an async fn, ready at once
      {rust_dirty_io, "libbench_hooks.so"}            % the inline library on a dirty I/O
                                                      % scheduler (call_dirty_io/2)
     ].
@@ -88,8 +89,74 @@ main(#{n := N, out := Out}) ->
         [] -> ok;
         Breakdown -> print_breakdown(Breakdown)
     end,
+    cpu_per_call(["examples/libbench_hooks_pool.so", "examples/libbench_hooks_async.so"], N),
     blocking_vs_file_io(),
     ok.
+
+%%--------------------------------------------------------------------------------------
+%% CPU per call: what a pool-mode (or async) client.authenticate costs the machine, not
+%% only the caller's wait. From /proc/self/task/*/stat (utime + stime, 10 ms ticks) over
+%% N calls: the whole VM (its schedulers, which busy-wait a little when idle, included)
+%% and the SDK's own threads (`rh_*': the pool's workers, the async runtime).
+
+%% @doc Prints CPU per call of Libs (under target/release), 1 and 2 callers.
+cpu_per_call(Libs, N) ->
+    io:format("~nCPU per client.authenticate call (N = ~b per caller):~n", [N]),
+    io:format("  ~-36s ~8s ~12s ~14s ~16s~n",
+              ["library", "callers", "wall ns", "VM CPU ns", "rh_* CPU ns"]),
+    #{'client.authenticate' := {fold, Args, Acc}} = inputs(),
+    [begin
+         Path = filename:join(emqx_double:repo_path("target/release"), Lib),
+         case filelib:is_regular(Path) of
+             false -> io:format("  ~-36s not built~n", [Lib]);
+             true ->
+                 ok = rust_hook_test_util:start({path, Path}, []),
+                 try
+                     [cpu_case(Lib, Args, Acc, N, C) || C <- [1, 2]]
+                 after
+                     rust_hook_test_util:stop()
+                 end
+         end
+     end || Lib <- Libs],
+    ok.
+
+cpu_case(Lib, Args, Acc, N, Callers) ->
+    auth_loop(?WARMUP, Args, Acc),
+    {T0, A0, W0} = {erlang:monotonic_time(nanosecond), cpu_ticks(all), cpu_ticks(sdk)},
+    Self = self(),
+    Pids = [spawn_link(fun() -> auth_loop(N, Args, Acc), Self ! {cpu_done, self()} end)
+            || _ <- lists:seq(1, Callers)],
+    [receive {cpu_done, P} -> ok end || P <- Pids],
+    {T1, A1, W1} = {erlang:monotonic_time(nanosecond), cpu_ticks(all), cpu_ticks(sdk)},
+    Calls = N * Callers,
+    io:format("  ~-36s ~8b ~12b ~14b ~16b~n",
+              [Lib, Callers, round((T1 - T0) / Calls), round((A1 - A0) * 1.0e7 / Calls),
+               round((W1 - W0) * 1.0e7 / Calls)]).
+
+auth_loop(0, _, _) -> ok;
+auth_loop(N, Args, Acc) ->
+    _ = emqx_hooks:run_fold('client.authenticate', Args, Acc),
+    auth_loop(N - 1, Args, Acc).
+
+%% utime + stime (clock ticks) of every thread of the VM, or of the SDK's (`rh_*').
+cpu_ticks(Which) ->
+    {ok, Tasks} = file:list_dir("/proc/self/task"),
+    lists:sum([task_ticks(T) || T <- Tasks, Which =:= all orelse sdk_task(T)]).
+
+sdk_task(T) ->
+    case file:read_file("/proc/self/task/" ++ T ++ "/comm") of
+        {ok, <<"rh_", _/binary>>} -> true;
+        _ -> false
+    end.
+
+task_ticks(T) ->
+    case file:read_file("/proc/self/task/" ++ T ++ "/stat") of
+        {ok, Bin} ->
+            [_, Rest] = binary:split(Bin, <<") ">>),
+            F = binary:split(Rest, <<" ">>, [global]),
+            binary_to_integer(lists:nth(12, F)) + binary_to_integer(lists:nth(13, F));
+        _ -> 0
+    end.
 
 %%--------------------------------------------------------------------------------------
 %% Why the pool and not the dirty I/O schedulers: 200 concurrent hooks that block 50 ms

@@ -70,6 +70,8 @@ pub struct Config {
     pub(crate) call_timeout: Duration,
     pub(crate) hook_priority: i64,
     pub(crate) pool_size: usize,
+    pub(crate) pool_max_size: usize,
+    pub(crate) async_max_in_flight: usize,
     pub(crate) failed_action: FailedAction,
     pub(crate) notify_queue_size: usize,
     pub(crate) overflow: Overflow,
@@ -97,6 +99,18 @@ impl Config {
     /// `pool_size`: worker threads per pool-mode hook, and notification shards.
     pub fn pool_size(&self) -> usize {
         self.pool_size
+    }
+
+    /// `pool_max_size`: the most worker threads a pool-mode hook's pool grows to when
+    /// all of its `pool_size` workers are held by slow calls (it shrinks back when idle).
+    pub fn pool_max_size(&self) -> usize {
+        self.pool_max_size
+    }
+
+    /// `async_max_in_flight`: the most calls of one `async fn` hook pending at a time;
+    /// past it, a call fails at once with `overload`.
+    pub fn async_max_in_flight(&self) -> usize {
+        self.async_max_in_flight
     }
 
     /// `failed_action`: the driver-wide failure policy (`failed_action.<hook>` overrides
@@ -187,6 +201,8 @@ impl fmt::Debug for Config {
             .field("call_timeout", &self.call_timeout)
             .field("hook_priority", &self.hook_priority)
             .field("pool_size", &self.pool_size)
+            .field("pool_max_size", &self.pool_max_size)
+            .field("async_max_in_flight", &self.async_max_in_flight)
             .field("failed_action", &self.failed_action)
             .field("notify_queue_size", &self.notify_queue_size)
             .field("overflow", &self.overflow)
@@ -247,6 +263,8 @@ pub(crate) mod tests {
             call_timeout: Duration::from_secs(5),
             hook_priority: 0,
             pool_size: 8,
+            pool_max_size: 256,
+            async_max_in_flight: 10_000,
             failed_action: FailedAction::Ignore,
             notify_queue_size: 10_000,
             overflow: Overflow::DropNewest,

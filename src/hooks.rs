@@ -141,4 +141,14 @@ pub trait Hooks: Send + Sync + 'static {
 
     /// `message.dropped`: no subscriber took the message; `node` is where it was dropped.
     fn message_dropped(&self, message: &Message, node: &str, reason: &Reason) {}
+
+    /// The future of an `async fn` hook method. `#[export]` writes this method for the
+    /// `async fn` methods of the impl block; it is not part of the API.
+    #[doc(hidden)]
+    fn __call_async<'a>(
+        &'a self,
+        args: crate::nif::asyncargs::AsyncArgs<'a>,
+    ) -> Option<crate::nif::asyncargs::CallFuture<'a>> {
+        None
+    }
 }

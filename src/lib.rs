@@ -55,10 +55,12 @@ pub mod hooks;
 #[cfg(not(test))]
 pub mod log;
 mod log_context;
+mod logsafe;
 #[cfg(not(test))]
 mod nif;
 mod panic;
-#[cfg(feature = "tokio")]
+#[cfg(test)]
+mod proptests;
 pub mod rt;
 mod scoped;
 pub mod spec;
@@ -88,7 +90,7 @@ pub mod prelude {
 }
 
 // The README's examples, compiled as doctests (they use the `tokio` feature).
-#[cfg(all(doctest, feature = "tokio"))]
+#[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
 
@@ -96,6 +98,7 @@ mod readme {}
 #[doc(hidden)]
 #[cfg(not(test))]
 pub mod __private {
+    pub use crate::nif::asyncargs::{args, AsyncArgs, CallFuture, Decided};
     pub use crate::nif::entry::nif_entry;
     pub use rustler::sys::ErlNifEntry;
 }

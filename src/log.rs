@@ -18,12 +18,13 @@
 //! The counters are in [`stats`] (`emqx_ctl rust_hook stats`).
 
 use crate::log_context::Who;
+use arc_swap::ArcSwapOption;
 use parking_lot::Mutex;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -42,7 +43,12 @@ const STALLED: Duration = Duration::from_secs(1);
 
 /// Where log lines go: the logger process of the running library.
 static TARGET: Mutex<Option<LocalPid>> = Mutex::new(None);
-static SENDER: OnceLock<SyncSender<Line>> = OnceLock::new();
+/// The log thread's queue while the library runs (see `install` and `stop`).
+static SENDER: ArcSwapOption<SyncSender<Line>> = ArcSwapOption::const_empty();
+/// The log thread.
+static THREAD: Mutex<Option<std::thread::JoinHandle<()>>> = Mutex::new(None);
+/// The global `tracing` subscriber is set once per loaded library.
+static SUBSCRIBER: OnceLock<()> = OnceLock::new();
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static CUT: AtomicU64 = AtomicU64::new(0);
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
@@ -62,20 +68,45 @@ mod atoms {
 }
 use atoms::*;
 
-/// Sends log lines to `pid` from now on, starting the bridge on first use. When another
-/// library of the process already installed a global `tracing` subscriber, that one stays.
+/// Sends log lines to `pid` from now on, starting the log thread unless it runs. When
+/// another library of the process already installed a global `tracing` subscriber, that
+/// one stays.
 pub(crate) fn install(pid: LocalPid) {
     *TARGET.lock() = Some(pid);
     IN_FLIGHT.store(0, Ordering::Release);
-    SENDER.get_or_init(|| {
+    let mut thread = THREAD.lock();
+    if SENDER.load().is_none() {
         let (tx, rx) = sync_channel(QUEUE);
         // Without the thread (the OS refused one), log lines are dropped, not fatal.
-        let _ = std::thread::Builder::new()
-            .name("emqx_rust_hook_log".into())
-            .spawn(move || forward(rx));
+        if let Ok(t) = std::thread::Builder::new()
+            .name("rh_log".into())
+            .spawn(move || forward(rx))
+        {
+            *thread = Some(t);
+            SENDER.store(Some(Arc::new(tx)));
+        }
+    }
+    SUBSCRIBER.get_or_init(|| {
         let _ = tracing::subscriber::set_global_default(Bridge);
-        tx
     });
+}
+
+/// Stops the log thread when the library stops (its queued lines are sent first; at
+/// most `wait` is spent on that). Lines logged while no library runs are dropped.
+#[cfg_attr(test, allow(dead_code))] // used by `nif`, which unit tests leave out
+pub(crate) fn stop(wait: Duration) {
+    let mut thread = THREAD.lock();
+    // The queue closes once the last sender is gone (an `event` may hold it briefly).
+    SENDER.store(None);
+    if let Some(t) = thread.take() {
+        let until = Instant::now() + wait;
+        while !t.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if t.is_finished() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The logger process wrote `n` lines: they are out of its mailbox.
@@ -195,8 +226,9 @@ fn metadata<'a>(env: Env<'a>, who: Option<&Who>) -> Term<'a> {
     map
 }
 
-/// A line being built: stops taking text at [`MAX_LINE_BYTES`] (formatting then stops
-/// too, since `write_str` fails) and counts what was cut.
+/// A line being built: control characters are escaped (`\n`), so one event is one line;
+/// stops taking text at [`MAX_LINE_BYTES`] (formatting then stops too, since `write_str`
+/// fails) and counts what was cut.
 struct Fields {
     text: String,
     cut: usize,
@@ -204,6 +236,8 @@ struct Fields {
 
 impl std::fmt::Write for Fields {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        // Client data in a message (a client id with a newline) must not end the line.
+        let s = &*crate::logsafe::escape_controls(s);
         let room = MAX_LINE_BYTES.saturating_sub(self.text.len());
         if s.len() <= room {
             self.text.push_str(s);
@@ -279,7 +313,8 @@ impl Subscriber for Bridge {
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let Some(tx) = SENDER.get() else { return };
+        let sender = SENDER.load();
+        let Some(tx) = sender.as_ref() else { return };
         let mut fields = Fields {
             text: String::new(),
             cut: 0,

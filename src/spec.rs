@@ -18,6 +18,11 @@ pub enum Mode {
     /// Queued to the SDK's workers, the caller does not wait (the default for hooks that
     /// return nothing). A hook that decides then only observes: its answer is ignored.
     Queue,
+    /// An `async fn` method (always, and only, these): its future is polled once on the
+    /// calling process's scheduler; when it is not ready it goes on on the SDK's Tokio
+    /// runtime ([`rt`](crate::rt)) and the caller of a hook that decides waits at most
+    /// `call_timeout` for it (a notification's caller never waits).
+    Async,
 }
 
 impl Mode {
@@ -27,6 +32,7 @@ impl Mode {
             Mode::Inline => "inline",
             Mode::Pool => "pool",
             Mode::Queue => "queue",
+            Mode::Async => "async",
         }
     }
 }

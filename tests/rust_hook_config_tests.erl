@@ -26,12 +26,14 @@ schema_defaults_are_the_hrl_defaults_test() ->
     ?assertEqual([{call_timeout, ?DEFAULT_CALL_TIMEOUT},
                   {hook_priority, ?DEFAULT_HOOK_PRIORITY},
                   {pool_size, ?DEFAULT_POOL_SIZE},
+                  {pool_max_size, ?DEFAULT_POOL_MAX_SIZE},
+                  {async_max_in_flight, ?DEFAULT_ASYNC_MAX_IN_FLIGHT},
                   {failed_action, ?DEFAULT_FAILED_ACTION},
                   {notify_queue_size, ?DEFAULT_NOTIFY_QUEUE_SIZE},
                   {overflow, ?DEFAULT_OVERFLOW}],
                  [{K, proplists:get_value(K, Rust)}
-                  || K <- [call_timeout, hook_priority, pool_size, failed_action,
-                           notify_queue_size, overflow]]),
+                  || K <- [call_timeout, hook_priority, pool_size, pool_max_size,
+                           async_max_in_flight, failed_action, notify_queue_size, overflow]]),
     %% The record the handler runs with starts from the same defaults.
     ?assertMatch(#hook{failed_action = ?DEFAULT_FAILED_ACTION, timeout = ?DEFAULT_CALL_TIMEOUT},
                  #hook{}).
@@ -75,7 +77,9 @@ config_test_() ->
       {"mode.client_connected = pool is refused at load, naming hook and value",
        fun notification_pool_refused/0},
       {"a mode for a hook the library does not implement is refused",
-       fun unimplemented_refused/0}]}.
+       fun unimplemented_refused/0},
+      {"an async fn runs in mode async only; mode async is for async fn only",
+       fun async_mode_overrides_refused/0}]}.
 
 mode_of(Hook) ->
     #{hooks := Hooks} = emqx_rust_hook_driver:info(),
@@ -88,15 +92,16 @@ sdk_needs_every_value() ->
     ok = rust_hook_test_util:stop(),
     Path = list_to_binary(rust_hook_test_util:lib("two_hooks")),
     Full = #{path => Path, call_timeout => 5000, hook_priority => 0, pool_size => 8,
-             failed_action => ignore, notify_queue_size => 10000, overflow => drop_newest,
+             pool_max_size => 256, async_max_in_flight => 10000, failed_action => ignore,
+             notify_queue_size => 10000, overflow => drop_newest,
              emqx_version => <<>>, init_args => #{}},
     [begin
          Result = emqx_rust_hook_nif:start(maps:remove(Key, Full)),
          ?assertMatch({error, _}, Result),
          {error, Msg} = Result,
          ?assertNotEqual(nomatch, binary:match(Msg, [atom_to_binary(Key, utf8)]))
-     end || Key <- [call_timeout, hook_priority, pool_size, failed_action,
-                    notify_queue_size, overflow]],
+     end || Key <- [call_timeout, hook_priority, pool_size, pool_max_size,
+                    async_max_in_flight, failed_action, notify_queue_size, overflow]],
     %% The full map starts it (and stop undoes it).
     ?assertMatch({ok, [_, _]}, emqx_rust_hook_nif:start(Full)),
     ok = emqx_rust_hook_nif:stop().
@@ -171,6 +176,25 @@ notification_pool_refused() ->
     ?assertNotEqual(nomatch, binary:match(Log, <<"notification">>)),
     ?assertEqual([], our_hooks()).
 
+async_mode_overrides_refused() ->
+    ok = rust_hook_test_util:start("async_fn_hooks"),
+    ?assertEqual(async, mode_of('client.authenticate')),
+    ?assertEqual(inline, mode_of('client.check_acl')),
+    ok = rust_hook_test_util:stop(),
+    {R1, Log1} = error_log(fun() ->
+        rust_hook_test_util:start("async_fn_hooks",
+                                  ["exhook.drivers.rust.mode.client_authenticate = pool"])
+    end),
+    ?assertMatch({error, _}, R1),
+    ?assertNotEqual(nomatch, binary:match(Log1, <<"is an async fn">>)),
+    {R2, Log2} = error_log(fun() ->
+        rust_hook_test_util:start("async_fn_hooks",
+                                  ["exhook.drivers.rust.mode.client_check_acl = async"])
+    end),
+    ?assertMatch({error, _}, R2),
+    ?assertNotEqual(nomatch, binary:match(Log2, <<"mode async is for async fn methods">>)),
+    ?assertEqual([], our_hooks()).
+
 unimplemented_refused() ->
     {Result, Log} = error_log(fun() ->
         rust_hook_test_util:start("two_hooks", ["exhook.drivers.rust.mode.message_publish = queue"])
@@ -183,8 +207,8 @@ unimplemented_refused() ->
 %% The defaults the shipped conf and the README document are the .hrl's too: each
 %% documented value, mapped through the schema, gives the .hrl's value.
 documented_defaults_test() ->
-    Keys = ["call_timeout", "hook_priority", "pool_size", "failed_action",
-            "notify_queue_size", "overflow"],
+    Keys = ["call_timeout", "hook_priority", "pool_size", "pool_max_size",
+            "async_max_in_flight", "failed_action", "notify_queue_size", "overflow"],
     {ok, Conf} = file:read_file(emqx_double:repo_path("erlang/etc/emqx_rust_hook.conf")),
     {ok, Readme} = file:read_file(filename:join(filename:dirname(emqx_double:repo_path("Makefile")),
                                                 "README.md")),

@@ -8,6 +8,9 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
+%% The reference reading of one report, for the property tests (rust_hook_prop_tests).
+-export([check/3, expected_count/2]).
+
 -import(rust_hook_test_util, [reports/1, await_reports/2, get/2]).
 
 -define(FOLDS, ['client.connect', 'client.connack', 'client.authenticate',

@@ -16,7 +16,28 @@ opt(V) -> V.
 %% @doc IP tuple to the text Rust prints (IPv4-mapped IPv6 as IPv4).
 ip({0, 0, 0, 0, 0, 16#FFFF, A, B}) -> ip({A bsr 8, A band 255, B bsr 8, B band 255});
 ip(undefined) -> undefined;
-ip(T) -> list_to_binary(inet:ntoa(T)).
+ip({_, _, _, _} = T) -> list_to_binary(inet:ntoa(T));
+ip({_, _, _, _, _, _, _, _} = T) -> ip6(tuple_to_list(T)).
+
+%% RFC 5952 text (lower-case hex, the longest run of two or more zero groups, the first
+%% of equal ones, as `::'), what Rust prints. (inet:ntoa/1 is no reference here: it
+%% prints fe80:1:: as the scoped "fe80::%01" and ::a.b as "::0.a.0.b".)
+ip6(Segs) ->
+    Hex = fun(L) -> lists:join(":", [string:lowercase(integer_to_list(S, 16)) || S <- L]) end,
+    case zero_run(Segs, 0, {0, 0}) of
+        {_, Len} when Len < 2 -> iolist_to_binary(Hex(Segs));
+        {Start, Len} ->
+            iolist_to_binary([Hex(lists:sublist(Segs, Start)), "::",
+                              Hex(lists:nthtail(Start + Len, Segs))])
+    end.
+
+%% {Start, Len} of the longest run of zeros (0-based start; the first of equal runs).
+zero_run([], _I, Best) -> Best;
+zero_run([0 | _] = L, I, {_, BestLen} = Best) ->
+    {Zeros, Rest} = lists:splitwith(fun(S) -> S =:= 0 end, L),
+    Len = length(Zeros),
+    zero_run(Rest, I + Len, case Len > BestLen of true -> {I, Len}; false -> Best end);
+zero_run([_ | Rest], I, Best) -> zero_run(Rest, I + 1, Best).
 
 %% @doc `{IP, Port}' to `"ip:port"' (`"[v6]:port"').
 peer({{_, _, _, _} = IP, Port}) -> iolist_to_binary([ip(IP), ":", integer_to_list(Port)]);

@@ -10,9 +10,14 @@
 
 -define(AWAIT_MS, 10000).
 
-%% @doc The built library `native/<Name>' (release build).
+%% @doc The built library `native/<Name>' (release build; from `$RUST_HOOK_LIB_DIR'
+%% when set, e.g. an AddressSanitizer build, see tests/asan.sh).
 lib(Name) ->
-    Path = filename:join(emqx_double:repo_path("target/release"), "lib" ++ Name ++ ".so"),
+    Dir = case os:getenv("RUST_HOOK_LIB_DIR") of
+              false -> emqx_double:repo_path("target/release");
+              D -> D
+          end,
+    Path = filename:join(Dir, "lib" ++ Name ++ ".so"),
     true = filelib:is_regular(Path) orelse error({not_built, Path, "run make build"}),
     Path.
 

@@ -5,6 +5,8 @@
 -define(DEFAULT_CALL_TIMEOUT, 5000).            % ms; conf: call_timeout = 5s
 -define(DEFAULT_HOOK_PRIORITY, 0).              % conf: hook_priority
 -define(DEFAULT_POOL_SIZE, 8).                  % conf: pool_size
+-define(DEFAULT_POOL_MAX_SIZE, 256).            % conf: pool_max_size
+-define(DEFAULT_ASYNC_MAX_IN_FLIGHT, 10000).    % conf: async_max_in_flight
 -define(DEFAULT_FAILED_ACTION, ignore).         % conf: failed_action
 -define(DEFAULT_NOTIFY_QUEUE_SIZE, 10000).      % conf: notify_queue_size
 -define(DEFAULT_OVERFLOW, drop_newest).         % conf: overflow
@@ -13,7 +15,7 @@
 %% the `{emqx_rust_hook_handler, Fun, [#hook{}]}' action.
 -record(hook, {
     name :: atom(),                  % the hookpoint, e.g. 'client.authenticate'
-    mode = inline :: inline | pool | queue,
+    mode = inline :: inline | pool | queue | async,
     failed_action = ?DEFAULT_FAILED_ACTION :: ignore | deny,
     topics = [] :: [binary()],       % message hooks: run only for matching topics
     sys = false :: boolean(),        % message hooks: let $SYS/... messages through

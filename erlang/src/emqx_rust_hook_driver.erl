@@ -99,6 +99,8 @@ start_library(Path, Opts) ->
                call_timeout => opt(call_timeout, Opts),
                hook_priority => opt(hook_priority, Opts),
                pool_size => opt(pool_size, Opts),
+               pool_max_size => opt(pool_max_size, Opts),
+               async_max_in_flight => opt(async_max_in_flight, Opts),
                failed_action => opt(failed_action, Opts),
                notify_queue_size => opt(notify_queue_size, Opts),
                overflow => opt(overflow, Opts),
@@ -136,6 +138,9 @@ hook_record({Name, #{mode := Mode, topics := Topics, sys := Sys, failed_action :
 opt(call_timeout, Opts) -> proplists:get_value(call_timeout, Opts, ?DEFAULT_CALL_TIMEOUT);
 opt(hook_priority, Opts) -> proplists:get_value(hook_priority, Opts, ?DEFAULT_HOOK_PRIORITY);
 opt(pool_size, Opts) -> proplists:get_value(pool_size, Opts, ?DEFAULT_POOL_SIZE);
+opt(pool_max_size, Opts) -> proplists:get_value(pool_max_size, Opts, ?DEFAULT_POOL_MAX_SIZE);
+opt(async_max_in_flight, Opts) ->
+    proplists:get_value(async_max_in_flight, Opts, ?DEFAULT_ASYNC_MAX_IN_FLIGHT);
 opt(failed_action, Opts) -> proplists:get_value(failed_action, Opts, ?DEFAULT_FAILED_ACTION);
 opt(notify_queue_size, Opts) ->
     proplists:get_value(notify_queue_size, Opts, ?DEFAULT_NOTIFY_QUEUE_SIZE);

@@ -4,7 +4,9 @@
 %% and returns the library's answer, which the SDK already shaped as EMQX expects
 %% (`ok', `{ok, Acc}', `{stop, Acc}'). Where the hook runs is its mode: `inline' (on
 %% this process's scheduler), `pool' (on the SDK's workers; this process waits at most
-%% `call_timeout'), `queue' (handed to the SDK's workers; this process goes on at once).
+%% `call_timeout'), `queue' (handed to the SDK's workers; this process goes on at once),
+%% `async' (an `async fn' method: polled here once; if not ready, it goes on on the SDK's
+%% runtime and this process waits at most `call_timeout'; a notification does not wait).
 %% When the library fails (bad input, an invalid decision, a panic, a timeout, an
 %% overload) the callback logs it and applies the hook's failure policy.
 %% Message hooks with topic filters are filtered here, before Rust is called.
@@ -124,9 +126,11 @@ on_message_dropped(Msg, Node, Reason, H) ->
         false -> ok
     end.
 
-%% How the call runs: `inline' and `queue' name themselves; a pool call is tagged with a
-%% fresh reference, which its answer `{Ref, Result}' carries.
+%% How the call runs: `inline' and `queue' name themselves; a pool call, or a call of an
+%% `async fn' method, is tagged with a fresh reference, which its answer `{Ref, Result}'
+%% carries (an async call answers at once when its future is ready on the first poll).
 tag(#hook{mode = pool}) -> make_ref();
+tag(#hook{mode = async}) -> make_ref();
 tag(#hook{mode = Mode}) -> Mode.
 
 %% Waits for a pool call's answer, at most the hook's timeout. On timeout the call is
@@ -166,11 +170,17 @@ fallback(_Hook, _Action, _Acc) ->
     ok.
 
 %% @doc Whether a message hook should see this message: `$SYS/...' topics only when the
-%% library asked for them, and only topics matching its filters (if it gave any).
--spec wanted(tuple(), #hook{}) -> boolean().
+%% library asked for them, and only topics matching its filters (if it gave any). A term
+%% that is not a `#message{}' with a binary topic goes to the library, whose decoding
+%% refuses it: the failure is logged and the fallback applies.
+-spec wanted(term(), #hook{}) -> boolean().
 wanted(Msg, #hook{topics = Filters, sys = Sys}) ->
-    Topic = element(7, Msg),
-    case Topic of
+    case message_topic(Msg) of
         <<"$SYS/", _/binary>> when not Sys -> false;
-        _ -> Filters =:= [] orelse lists:any(fun(F) -> emqx_topic:match(Topic, F) end, Filters)
+        Topic when is_binary(Topic) ->
+            Filters =:= [] orelse lists:any(fun(F) -> emqx_topic:match(Topic, F) end, Filters);
+        _ -> true
     end.
+
+message_topic(Msg) when is_tuple(Msg), tuple_size(Msg) >= 7 -> element(7, Msg);
+message_topic(_) -> undefined.

@@ -47,13 +47,15 @@ strip_so(Path) ->
 %% @doc Builds the library from the driver config; returns its hooks and their options
 %% (the mode of each resolved: `mode_overrides', then the library's, then the default).
 %% `Config' holds every value (the SDK has no defaults): `path', `call_timeout' (ms),
-%% `hook_priority', `pool_size', `failed_action', `notify_queue_size', `overflow',
+%% `hook_priority', `pool_size', `pool_max_size', `async_max_in_flight',
+%% `failed_action', `notify_queue_size', `overflow',
 %% `emqx_version', `init_args' (binary => binary), optionally `mode_overrides'
-%% (hookpoint => inline | pool | queue) and `logger' (a pid).
+%% (hookpoint => inline | pool | queue | async) and `logger' (a pid).
 start(_Config) -> ?NOT_LOADED.
 %% @doc Runs the library's terminate and drops it.
 stop() -> ?NOT_LOADED.
-%% @doc Per-hook counters: calls, errors, panics, timeouts, overloads, dropped.
+%% @doc Per-hook counters: calls, errors, panics, timeouts, overloads, dropped, and
+%% gauges: in_flight (pending async calls), workers (threads of the hook's pool).
 stats() -> ?NOT_LOADED.
 %% @doc Gives up waiting for a pool call: `true' when no answer will be sent.
 cancel(_Job) -> ?NOT_LOADED.

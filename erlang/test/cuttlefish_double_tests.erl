@@ -32,6 +32,8 @@ shipped_conf_test() ->
                          {call_timeout, 5000},
                          {hook_priority, 0},
                          {pool_size, 8},
+                         {pool_max_size, 256},
+                         {async_max_in_flight, 10000},
                          {failed_action, ignore},
                          {notify_queue_size, 10000},
                          {overflow, drop_newest},
@@ -47,16 +49,20 @@ all_keys_set_test() ->
                 "   exhook.drivers.rust.call_timeout = 1m30s   \n"
                 "exhook.drivers.rust.hook_priority = -5\n"
                 "exhook.drivers.rust.pool_size = 2\n"
+                "exhook.drivers.rust.pool_max_size = 3\n"
+                "exhook.drivers.rust.async_max_in_flight = 4\n"
                 "exhook.drivers.rust.failed_action = deny\n"
                 "exhook.drivers.rust.notify_queue_size = 5\n"
                 "exhook.drivers.rust.overflow = drop_oldest\n"),
     ?assertEqual([{path, "/opt/hooks/libmy_hook.so"}, {call_timeout, 90000},
-                  {hook_priority, -5}, {pool_size, 2}, {failed_action, deny},
+                  {hook_priority, -5}, {pool_size, 2}, {pool_max_size, 3},
+                  {async_max_in_flight, 4}, {failed_action, deny},
                   {notify_queue_size, 5}, {overflow, drop_oldest}, {init_args, []}], Rust).
 
 defaults_test() ->
     ?assertEqual([{rust, [{path, "p"}, {call_timeout, 5000}, {hook_priority, 0},
-                          {pool_size, 8}, {failed_action, ignore}, {notify_queue_size, 10000},
+                          {pool_size, 8}, {pool_max_size, 256}, {async_max_in_flight, 10000},
+                          {failed_action, ignore}, {notify_queue_size, 10000},
                           {overflow, drop_newest}, {init_args, []}]}],
                  drivers("exhook.drivers.rust.path = p\n")).
 

@@ -81,9 +81,11 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
         ));
     }
     let mut specs = Vec::new();
+    let mut async_fns = Vec::new();
     for item in &mut block.items {
         let ImplItem::Fn(f) = item else { continue };
         let name = f.sig.ident.to_string();
+        let is_async = f.sig.asyncness.is_some();
         let mut opts = HookOptions::default();
         let mut rest = Vec::new();
         for attr in f.attrs.drain(..) {
@@ -95,6 +97,12 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
         }
         f.attrs = rest;
         if ["init", "terminate", "status", "command"].contains(&name.as_str()) {
+            if is_async {
+                return Err(Error::new(
+                    f.sig.asyncness.span(),
+                    format!("`{name}` cannot be async (use emqx_rust_hook::rt::block_on in it)"),
+                ));
+            }
             continue;
         }
         let Some((_, variant)) = HOOKS.iter().find(|(m, _)| *m == name) else {
@@ -103,11 +111,43 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
                 format!("`{name}` is not a Hooks method"),
             ));
         };
+        if is_async {
+            if let Some(mode) = &opts.mode {
+                return Err(Error::new(
+                    f.sig.ident.span(),
+                    format!("an async fn hook runs in mode async; remove `{mode}`"),
+                ));
+            }
+            opts.mode = Some("async".into());
+        }
         specs.push(spec_tokens(variant, &opts, unused_args(f)));
     }
+    // `async fn` methods leave the trait impl for an inherent impl (the trait's methods
+    // are sync); the trait impl gets `__call_async`, which builds their futures.
+    let mut kept = Vec::new();
+    for item in block.items.drain(..) {
+        match item {
+            ImplItem::Fn(f) if f.sig.asyncness.is_some() => async_fns.push(f),
+            other => kept.push(other),
+        }
+    }
+    block.items = kept;
     let self_ty = &block.self_ty;
+    let inherent = if async_fns.is_empty() {
+        quote!()
+    } else {
+        block.items.push(syn::parse2(call_async(&async_fns)?)?);
+        let (impl_generics, _, where_clause) = block.generics.split_for_impl();
+        quote! {
+            impl #impl_generics #self_ty #where_clause {
+                #(#async_fns)*
+            }
+        }
+    };
     Ok(quote! {
         #block
+
+        #inherent
 
         const _: () = {
             static SPECS: &[::emqx_rust_hook::HookSpec] = &[#(#specs),*];
@@ -118,6 +158,57 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
                 ::emqx_rust_hook::__private::nif_entry::<#self_ty>(SPECS)
             }
         };
+    })
+}
+
+/// `Hooks::__call_async` for the `async fn` methods: per hook, a boxed future that
+/// decodes the call's arguments (`__private::args::<method>`), awaits the method and
+/// returns its answer as a `Decided`. A parameter whose type is a reference gets a
+/// reference to the decoded value, any other the value itself.
+fn call_async(fns: &[syn::ImplItemFn]) -> syn::Result<TokenStream2> {
+    let mut arms = Vec::new();
+    for f in fns {
+        let method = &f.sig.ident;
+        let name = method.to_string();
+        let (_, variant) = HOOKS
+            .iter()
+            .find(|(m, _)| *m == name)
+            .expect("checked by expand");
+        let variant = format_ident!("{}", variant);
+        let mut pats = Vec::new();
+        let mut passed = Vec::new();
+        for (i, arg) in f.sig.inputs.iter().enumerate() {
+            let syn::FnArg::Typed(t) = arg else { continue };
+            let v = format_ident!("__a{}", i);
+            passed.push(if matches!(&*t.ty, syn::Type::Reference(_)) {
+                quote!(&#v)
+            } else {
+                quote!(#v)
+            });
+            pats.push(v);
+        }
+        arms.push(quote! {
+            ::emqx_rust_hook::HookPoint::#variant => ::core::option::Option::Some(
+                ::std::boxed::Box::pin(async move {
+                    let (#(#pats,)*) = ::emqx_rust_hook::__private::args::#method(args)?;
+                    ::core::result::Result::Ok(::emqx_rust_hook::__private::Decided::from(
+                        self.#method(#(#passed),*).await,
+                    ))
+                }),
+            ),
+        });
+    }
+    Ok(quote! {
+        #[doc(hidden)]
+        fn __call_async<'__a>(
+            &'__a self,
+            args: ::emqx_rust_hook::__private::AsyncArgs<'__a>,
+        ) -> ::core::option::Option<::emqx_rust_hook::__private::CallFuture<'__a>> {
+            match args.hook {
+                #(#arms)*
+                _ => ::core::option::Option::None,
+            }
+        }
     })
 }
 
@@ -210,6 +301,7 @@ fn spec_tokens(variant: &str, opts: &HookOptions, unused_args: u8) -> TokenStrea
         Some("inline") => quote!(Some(::emqx_rust_hook::Mode::Inline)),
         Some("pool") => quote!(Some(::emqx_rust_hook::Mode::Pool)),
         Some("queue") => quote!(Some(::emqx_rust_hook::Mode::Queue)),
+        Some("async") => quote!(Some(::emqx_rust_hook::Mode::Async)),
         _ => quote!(None),
     };
     let failed = match opts.failed_action.as_deref() {
@@ -292,6 +384,44 @@ mod tests {
         assert!(out.contains("fn nif_init"), "{out}");
         // The helper attribute is consumed.
         assert!(!out.contains("# [hook"), "{out}");
+    }
+
+    #[test]
+    fn async_methods_get_mode_async_and_a_future_builder() {
+        let mut block: ItemImpl = syn::parse_str(
+            r#"impl Hooks for T {
+                fn init(c: &Config) -> Result<Self, InitError> { Ok(T) }
+                async fn client_check_acl(&self, c: &ClientInfo<'_>, _: PubSub, t: &str, _: AclResult) -> AclDecision { f(c, t).await }
+            }"#,
+        )
+        .unwrap();
+        let out = expand(&mut block).unwrap().to_string();
+        assert!(out.contains("Mode :: Async"), "{out}");
+        // Moved to an inherent impl; the trait impl builds its future.
+        assert!(out.contains("impl T { async fn client_check_acl"), "{out}");
+        assert!(out.contains("fn __call_async"), "{out}");
+        assert!(
+            out.contains("self . client_check_acl (& __a1 , __a2 , & __a3 , __a4) . await"),
+            "{out}"
+        );
+        // The second argument (`_`) and the fourth are never read: not copied.
+        assert!(out.contains("unused_args : 10u8"), "{out}");
+    }
+
+    #[test]
+    fn async_methods_take_no_other_mode_and_init_is_sync() {
+        let mut block: ItemImpl = syn::parse_str(
+            "impl Hooks for T { #[hook(pool)] async fn message_publish(&self, m: &Message<'_>) -> PublishDecision { x } }",
+        )
+        .unwrap();
+        let err = expand(&mut block).unwrap_err().to_string();
+        assert!(err.contains("mode async"), "{err}");
+        let mut block: ItemImpl = syn::parse_str(
+            "impl Hooks for T { async fn init(c: &Config) -> Result<Self, InitError> { Ok(T) } }",
+        )
+        .unwrap();
+        let err = expand(&mut block).unwrap_err().to_string();
+        assert!(err.contains("cannot be async"), "{err}");
     }
 
     #[test]

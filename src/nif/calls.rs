@@ -2,8 +2,10 @@
 //! for pool calls and `call_dirty_io/2` (for benchmarks). Every hook function takes `Tag`
 //! first and then the hook's own arguments, accumulator last. `Tag` says where the hook
 //! runs: `inline` (now, on the caller's scheduler), `queue` (copied to the notification
-//! workers; returns `ok` at once) or a reference (copied to the hook's pool; returns
-//! `{pending, Job}` and the answer comes as `{Ref, Result}`).
+//! workers; returns `ok` at once) or a reference (copied to the hook's pool, or, for an
+//! `async fn` method, polled once here: returns the answer when the future is ready,
+//! else `{pending, Job}` and the answer comes as `{Ref, Result}`; a pending async
+//! notification returns `ok`).
 //!
 //! A hook function returns what EMQX expects from the callback (`ok`, `{ok, Acc}`,
 //! `{stop, Acc}`), or `{error, Kind, Message}` (Kind: `not_started`, `decode`, `encode`,
@@ -42,6 +44,8 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
         })
     } else if atoms::queue() == tag {
         inst.offload.enqueue(env, &inst.core, hook, args)
+    } else if inst.offload.is_async(hook) {
+        super::asynccall::call(env, inst, hook, tag, args)
     } else {
         inst.offload.submit(env, &inst.core, hook, tag, args)
     }
@@ -52,7 +56,23 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
 /// and those schedulers also serve the node's file I/O); it exists so that `make bench`
 /// can measure it against the pool.
 #[rustler::nif(schedule = "DirtyIo")]
-fn call_dirty_io<'a>(env: Env<'a>, hook: Term<'a>, args: Vec<Term<'a>>) -> Term<'a> {
+fn call_dirty_io<'a>(env: Env<'a>, hook: Term<'a>, args: Term<'a>) -> Term<'a> {
+    // Walked cell by cell (at most 5 arguments): rustler's list decoder panics on an
+    // improper list.
+    let mut list = Vec::new();
+    let mut rest = args;
+    while let Some((head, tail)) = super::bounds::list_cell(rest) {
+        if list.len() == 5 {
+            break;
+        }
+        list.push(head);
+        rest = tail;
+    }
+    let args = if rest.is_empty_list() {
+        list
+    } else {
+        Vec::new()
+    };
     let hook = hook
         .atom_to_string()
         .ok()

@@ -125,12 +125,14 @@ fn opt_properties<'a>(map: Term<'a>, key: Atom, what: &'static str) -> R<Option<
         .transpose()
 }
 
-/// The client id of a clientinfo map, for log lines (empty when absent).
+/// The client id of a clientinfo map as log lines show it ([`crate::logsafe::clientid`]:
+/// quoted, escaped, at most 64 characters; `""` when absent).
 pub fn clientid_for_log(term: Term) -> String {
-    map_get(term, atoms::clientid())
-        .and_then(term::binary)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default()
+    crate::logsafe::clientid(
+        map_get(term, atoms::clientid())
+            .and_then(term::binary)
+            .unwrap_or_default(),
+    )
 }
 
 fn opt_int<T: TryFrom<i64>>(map: Term, key: Atom, what: &'static str) -> R<Option<T>> {
@@ -197,6 +199,9 @@ pub fn topic_filters<'a>(term: Term<'a>) -> R<Vec<TopicFilter<'a>>> {
         }
         list.push(head);
         rest = tail;
+    }
+    if !rest.is_empty_list() {
+        return err("topic_filters", "a proper list");
     }
     list.into_iter()
         .map(|el| match Tuple::of(el).filter(|t| t.len() == 2) {

@@ -31,7 +31,7 @@ impl Prepared {
         self.reason.take().unwrap_or_else(|| d::reason(term))
     }
 
-    fn check_message_change(&self, changes: bool) -> Result<(), CallError> {
+    pub(crate) fn check_message_change(&self, changes: bool) -> Result<(), CallError> {
         if self.payload_elided && changes {
             return Err(CallError::Encode(EncodeError(
                 "the message's payload was past the SDK's bounds and was not copied to the \
@@ -211,7 +211,7 @@ pub fn run_call<'a>(
 
 /// Counts a failed call and builds its error term. The client id is named; the password
 /// never is.
-fn failed<'a>(
+pub(crate) fn failed<'a>(
     env: Env<'a>,
     core: &Core,
     hook: HookPoint,
@@ -236,7 +236,7 @@ fn failed<'a>(
 /// The client of a call, for its log lines: the client id of the clientinfo or conninfo
 /// argument (the publisher's for `message.publish` and `message.dropped`), and the peer
 /// from the conninfo (`IP:Port`), else the clientinfo's `peerhost`.
-fn who(hook: HookPoint, args: &[Term], caller: Option<LocalPid>) -> Who {
+pub(crate) fn who(hook: HookPoint, args: &[Term], caller: Option<LocalPid>) -> Who {
     use HookPoint::*;
     let first = args.first().copied();
     let (clientid, peer) = match hook {
@@ -289,11 +289,11 @@ fn client_for_log(hook: HookPoint, args: &[Term]) -> String {
             .first()
             .and_then(|m| super::term::Tuple::of(*m))
             .and_then(|f| f.get(3).and_then(super::term::binary))
-            .map(|b| format!("from {:?}", String::from_utf8_lossy(b)))
+            .map(|b| format!("from {}", crate::logsafe::clientid(b)))
             .unwrap_or_else(|| "from a system publisher".to_string()),
         _ => args
             .first()
-            .map(|t| format!("clientid {:?}", d::clientid_for_log(*t)))
+            .map(|t| format!("clientid {}", d::clientid_for_log(*t)))
             .unwrap_or_default(),
     }
 }

@@ -3,9 +3,10 @@
 //! and has the exact shape the hook needs, so EMQX never gets a wrong-shaped value.
 
 use super::atoms;
+use super::bounds::list_cell;
 use super::term::{map_get, Tuple};
 use crate::decision::*;
-use crate::topic::validate_filter;
+use crate::topic::{validate_filter, validate_name};
 use crate::types::NewProperty;
 use rustler::{Atom, Encoder, Env, NewBinary, Term};
 
@@ -121,14 +122,11 @@ fn message_fields<'a>(env: Env<'a>, msg: Term<'a>) -> Result<Vec<Term<'a>>, Enco
 pub fn changed_message<'a>(env: Env<'a>, msg: Term<'a>, change: &MessageChange) -> R<'a> {
     let mut f = message_fields(env, msg)?;
     if let Some(topic) = &change.topic {
-        if topic.is_empty() || topic.contains(['+', '#', '\0']) {
-            return bad(format!("topic {topic:?} is not a valid topic name"));
-        }
-        // A PUBLISH packet's topic is at most 65535 bytes: EMQX crashes the
-        // subscriber's connection on a longer one.
-        if topic.len() > 0xFFFF {
-            return bad(format!("topic of {} bytes (at most 65535)", topic.len()));
-        }
+        // What EMQX 4.2 accepts as a topic name (emqx_topic:validate(name, _)).
+        validate_name(topic).map_err(|e| {
+            let shown: String = topic.chars().take(64).collect();
+            EncodeError(format!("topic {shown:?}: {e}"))
+        })?;
         f[6] = binary(env, topic.as_bytes());
     }
     if let Some(payload) = &change.payload {
@@ -193,9 +191,16 @@ pub fn filters<'a>(
         FilterDecision::Abstain => return Ok(ok(env)),
         FilterDecision::Change(changes) => changes,
     };
-    let original: Vec<Term<'a>> = list
-        .decode()
-        .or_else(|_| bad("topic filters are not a list"))?;
+    // Walked cell by cell: rustler's list decoder panics on an improper list.
+    let mut original: Vec<Term<'a>> = Vec::new();
+    let mut rest = list;
+    while let Some((head, tail)) = list_cell(rest) {
+        original.push(head);
+        rest = tail;
+    }
+    if !rest.is_empty_list() {
+        return bad("topic filters are not a proper list");
+    }
     let mut out = Vec::with_capacity(changes.len());
     for c in changes {
         let Some(el) = original.get(c.from) else {
@@ -223,8 +228,11 @@ pub fn filters<'a>(
             Some(q) => put(opts, atoms::qos(), q.as_u8())?,
             None => opts,
         };
-        if subscribe && map_get(opts, atoms::qos()).is_none() {
-            return bad("a subscribe filter needs a qos");
+        let qos_ok = map_get(opts, atoms::qos())
+            .and_then(|q| q.decode::<u8>().ok())
+            .is_some_and(|q| q <= 2);
+        if subscribe && !qos_ok {
+            return bad("a subscribe filter needs a qos of 0, 1 or 2");
         }
         out.push((topic, opts).encode(env));
     }

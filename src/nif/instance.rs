@@ -24,6 +24,8 @@ pub struct HookStats {
     pub overloads: AtomicU64,
     /// Notifications dropped because the queue was full (or the library stopped).
     pub dropped: AtomicU64,
+    /// `async fn` calls pending on the SDK's runtime now.
+    pub in_flight: AtomicU64,
 }
 
 impl HookStats {
@@ -67,12 +69,18 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Stops the workers (queued notifications get a few seconds to run) and then runs
-    /// the library's `terminate`, with panics contained.
+    /// Stops the workers (queued notifications get a few seconds to run), runs the
+    /// library's `terminate`, with panics contained, and stops the SDK's runtime and the
+    /// log thread.
     pub fn shutdown(&self) {
         self.offload.shutdown(&self.core);
         if let Err(msg) = crate::panic::contain(|| self.core.hooks.terminate()) {
             tracing::error!("terminate panicked: {msg}");
         }
+        // Last, so that `terminate` may still use the runtime: the futures of `async fn`
+        // calls still pending are dropped, and the runtime's threads end.
+        crate::rt::stop(super::lifecycle::RUNTIME_STOP_WAIT);
+        // Last: what the above logged is sent; no thread of the library is left.
+        crate::log::stop(super::lifecycle::RUNTIME_STOP_WAIT);
     }
 }

@@ -30,12 +30,19 @@ fn required<'a>(map: Term<'a>, key: Atom, name: &str) -> Result<Term<'a>, String
         .map_err(|_| format!("config: {name} is missing"))
 }
 
-fn positive(map: Term, key: Atom, name: &str) -> Result<usize, String> {
+/// The largest `pool_size`: threads per pool-mode hook, and notification shards.
+pub const MAX_POOL_SIZE: usize = 1024;
+/// The largest `notify_queue_size` (its slots are allocated at start).
+pub const MAX_NOTIFY_QUEUE_SIZE: usize = 10_000_000;
+/// The largest `async_max_in_flight`.
+pub const MAX_ASYNC_MAX_IN_FLIGHT: usize = 10_000_000;
+
+fn in_range(map: Term, key: Atom, name: &str, max: usize) -> Result<usize, String> {
     required(map, key, name)?
         .decode::<usize>()
         .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("config: {name} must be an integer >= 1"))
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("config: {name} must be an integer from 1 to {max}"))
 }
 
 fn one_of<T: Copy>(map: Term, key: Atom, name: &str, values: &[(Atom, T)]) -> Result<T, String> {
@@ -83,12 +90,12 @@ fn config_from(map: Term) -> Result<Config, String> {
                 .ok()
                 .and_then(|h| HookPoint::from_name(&h))
                 .ok_or_else(|| format!("config: mode.{k:?}: not a hookpoint"))?;
-            let mode = [Mode::Inline, Mode::Pool, Mode::Queue]
+            let mode = [Mode::Inline, Mode::Pool, Mode::Queue, Mode::Async]
                 .into_iter()
                 .find(|m| v.atom_to_string().is_ok_and(|a| a == m.as_atom()))
                 .ok_or_else(|| {
                     format!(
-                        "mode.{} = {v:?}: the mode is inline, pool or queue",
+                        "mode.{} = {v:?}: the mode is inline, pool, queue or async",
                         hook.method()
                     )
                 })?;
@@ -115,9 +122,21 @@ fn config_from(map: Term) -> Result<Config, String> {
         path: path.into(),
         call_timeout: Duration::from_millis(call_timeout),
         hook_priority,
-        pool_size: positive(map, atoms::pool_size(), "pool_size")?,
+        pool_size: in_range(map, atoms::pool_size(), "pool_size", MAX_POOL_SIZE)?,
+        pool_max_size: in_range(map, atoms::pool_max_size(), "pool_max_size", MAX_POOL_SIZE)?,
+        async_max_in_flight: in_range(
+            map,
+            atoms::async_max_in_flight(),
+            "async_max_in_flight",
+            MAX_ASYNC_MAX_IN_FLIGHT,
+        )?,
         failed_action,
-        notify_queue_size: positive(map, atoms::notify_queue_size(), "notify_queue_size")?,
+        notify_queue_size: in_range(
+            map,
+            atoms::notify_queue_size(),
+            "notify_queue_size",
+            MAX_NOTIFY_QUEUE_SIZE,
+        )?,
         overflow,
         modes,
         emqx_version: get_bin(map, atoms::emqx_version()).unwrap_or_default(),
@@ -152,7 +171,8 @@ fn check_specs(specs: &[HookSpec]) -> Result<(), String> {
     Ok(())
 }
 
-/// The mode of each hook: the operator's `mode.<hook>` when set, else the library's
+/// The mode of each hook: `async` for an `async fn` method (and only then), else the
+/// operator's `mode.<hook>` when set, else the library's
 /// `#[hook(...)]`, else the default for its kind (the pool for hooks that decide, the
 /// notification queue for the others). Any hook may run inline or queued; a
 /// notification cannot use the pool (nothing waits for its answer). An override of a
@@ -174,13 +194,24 @@ fn resolve_modes(specs: &[HookSpec], config: &Config) -> Result<Vec<HookSpec>, S
                 "{hook} is a notification, which runs inline or queue, not pool"
             ));
         }
+        let is_async = specs
+            .iter()
+            .any(|s| s.hook == *hook && s.mode == Some(Mode::Async));
+        if is_async != (*mode == Mode::Async) {
+            return refuse(if is_async {
+                format!("the library's {hook} is an async fn, which runs in mode async only")
+            } else {
+                format!("mode async is for async fn methods; the library's {hook} is not one")
+            });
+        }
     }
     Ok(specs
         .iter()
         .map(|s| HookSpec {
             mode: Some(
-                config
-                    .mode(s.hook)
+                s.mode
+                    .filter(|m| *m == Mode::Async)
+                    .or(config.mode(s.hook))
                     .or(s.mode)
                     .unwrap_or(match s.hook.kind() {
                         HookKind::Fold => Mode::Pool,
@@ -215,9 +246,20 @@ fn spec_term<'a>(env: Env<'a>, s: &HookSpec) -> Term<'a> {
 #[rustler::nif(schedule = "DirtyIo")]
 fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     crate::panic::install_hook();
-    let fail = |msg: String| (atoms::error(), msg).encode(env);
     let (Some(lib), Some(slot)) = (library(), slot(env)) else {
-        return fail("not a hook library: no #[emqx_rust_hook::export] type was registered".into());
+        return (
+            atoms::error(),
+            "not a hook library: no #[emqx_rust_hook::export] type was registered",
+        )
+            .encode(env);
+    };
+    // A start that fails leaves no thread behind: the log thread stops again (unless a
+    // started library uses it).
+    let fail = |msg: String| {
+        if slot.instance.load().is_none() {
+            crate::log::stop(RUNTIME_STOP_WAIT);
+        }
+        (atoms::error(), msg).encode(env)
     };
     if let Ok(logger) = config.map_get(atoms::logger()) {
         if let Ok(pid) = logger.decode::<LocalPid>() {
@@ -239,24 +281,39 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     if slot.instance.load().is_some() {
         return fail("already started".into());
     }
+    // The SDK's Tokio runtime runs while the library does (`init` may use it).
+    crate::rt::start();
+    let stop_runtime = || crate::rt::stop(RUNTIME_STOP_WAIT);
     // `init` runs on this dirty I/O scheduler: `erl::send` needs the calling process's env.
     let built = match crate::erl::with_process_env(env, || {
         crate::panic::contain(|| (lib.factory)(&config))
     }) {
         Ok(Ok(hooks)) => hooks,
-        Ok(Err(e)) => return fail(format!("{} init failed: {e}", lib.type_name)),
-        Err(panic) => return fail(format!("{} init panicked: {panic}", lib.type_name)),
+        Ok(Err(e)) => {
+            stop_runtime();
+            return fail(format!("{} init failed: {e}", lib.type_name));
+        }
+        Err(panic) => {
+            stop_runtime();
+            return fail(format!("{} init panicked: {panic}", lib.type_name));
+        }
     };
     let core = Arc::new(Core::new(built, specs));
     let offload = match Executor::start(&core, &config) {
         Ok(offload) => offload,
-        Err(e) => return fail(format!("cannot start worker threads: {e}")),
+        Err(e) => {
+            stop_runtime();
+            return fail(format!("cannot start worker threads: {e}"));
+        }
     };
     let specs: Vec<Term> = core.specs.iter().map(|s| spec_term(env, s)).collect();
     slot.instance
         .store(Some(Arc::new(Instance { core, offload })));
     (atoms::ok(), specs).encode(env)
 }
+
+/// How long stopping the runtime waits for its blocking tasks.
+pub(crate) const RUNTIME_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// How long `stop/0` lets calls already running inline finish before `terminate` runs.
 const STOP_WAIT: Duration = Duration::from_secs(5);
@@ -286,6 +343,8 @@ fn stats(env: Env) -> Term {
                 atoms::timeouts() => s.timeouts.load(Ordering::Relaxed),
                 atoms::overloads() => s.overloads.load(Ordering::Relaxed),
                 atoms::dropped() => s.dropped.load(Ordering::Relaxed),
+                atoms::in_flight() => s.in_flight.load(Ordering::Relaxed),
+                atoms::workers() => inst.offload.workers(spec.hook),
             });
             let key = Atom::from_str(env, spec.hook.name()).expect("hook atom");
             map = map.map_put(key, entry).unwrap_or(map);

@@ -4,6 +4,8 @@
 //!   state; `pin` keeps a loaded library mapped.
 //! - `lifecycle`: `start/1`, `stop/0`, `stats/0`; `instance`: the started library.
 //! - `calls`: the hook NIFs; `dispatch`: one hook call (decode, user code, encode).
+//! - `asynccall`: `async fn` hook calls (first poll here, then the SDK's runtime);
+//!   `asyncargs`: their arguments and answers.
 //! - `offload`: hook calls copied to the SDK's workers (`crate::workers`); `pending`: the
 //!   cancellable handle of a pool call.
 //! - `term`: fast term reads; `decode`/`encode`: terms to values and decisions to terms;
@@ -11,6 +13,8 @@
 //!
 //! The typed views in `crate::types` read their fields through `term`.
 
+pub mod asyncargs;
+pub mod asynccall;
 pub mod atoms;
 pub mod bounds;
 pub mod calls;

@@ -13,7 +13,7 @@ use super::term::{self, Tuple};
 use crate::config::Config;
 use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::Mode;
-use crate::workers::{BoundedQueue, Pushed, Sharded, Workers};
+use crate::workers::{BoundedQueue, Elastic, Pushed, Sharded, Workers};
 use crossbeam_queue::ArrayQueue;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
@@ -52,6 +52,10 @@ pub struct Executor {
     pools: Vec<Option<Workers<QueuedCall>>>,
     notify: Option<Sharded<QueuedCall>>,
     call_timeout: Duration,
+    /// Per hook: whether its method is an `async fn` (mode `async`).
+    is_async: [bool; 19],
+    /// `async_max_in_flight`: pending `async fn` calls allowed per hook.
+    pub max_in_flight: usize,
 }
 
 impl Executor {
@@ -69,9 +73,10 @@ impl Executor {
                         config.pool_size() * QUEUED_PER_WORKER,
                         Default::default(),
                     );
-                    pools[spec.hook.index()] = Some(Workers::spawn(
+                    pools[spec.hook.index()] = Some(Workers::spawn_elastic(
                         &name,
                         config.pool_size(),
+                        Some(elastic(config)),
                         queue,
                         Arc::new(move |j, finishing: &mut dyn FnMut()| {
                             run_job(&c, timeout, j, finishing)
@@ -95,15 +100,34 @@ impl Executor {
             None
         };
         let mut unused = [0u8; 19];
+        let mut is_async = [false; 19];
         for spec in &core.specs {
             unused[spec.hook.index()] = spec.unused_args;
+            is_async[spec.hook.index()] = spec.mode == Some(Mode::Async);
         }
         Ok(Executor {
             unused,
             pools,
             notify,
             call_timeout: config.call_timeout(),
+            is_async,
+            max_in_flight: config.async_max_in_flight(),
         })
+    }
+
+    /// The threads of `hook`'s pool now (0 when it has none).
+    pub fn workers(&self, hook: HookPoint) -> usize {
+        self.pools[hook.index()].as_ref().map_or(0, |p| p.threads())
+    }
+
+    /// Whether `hook` is an `async fn` method.
+    pub fn is_async(&self, hook: HookPoint) -> bool {
+        self.is_async[hook.index()]
+    }
+
+    /// `call_timeout`.
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
     }
 
     /// Hands a pool call to the hook's workers: `{pending, Handle}`, or
@@ -188,9 +212,21 @@ impl Executor {
     }
 }
 
+/// How a hook's pool grows past `pool_size`: up to `pool_max_size` threads, once every
+/// worker has been busy, with calls waiting, for a quarter of `call_timeout` (so calls
+/// stuck behind slow ones still get an answer in time); an extra thread ends after
+/// `call_timeout` (at least 100 ms) without work.
+fn elastic(config: &Config) -> Elastic {
+    Elastic {
+        max: config.pool_max_size(),
+        grow_after: config.call_timeout() / 4,
+        idle_exit: config.call_timeout().max(Duration::from_millis(100)),
+    }
+}
+
 /// A call whose arguments are past the copy bound: counted as an error and answered
 /// `{error, decode, Message}` at once (`failed_action` applies).
-fn too_large<'a>(env: Env<'a>, core: &Core, hook: HookPoint, msg: &str) -> Term<'a> {
+pub(crate) fn too_large<'a>(env: Env<'a>, core: &Core, hook: HookPoint, msg: &str) -> Term<'a> {
     HookStats::bump(&core.stats(hook).errors);
     (atoms::error(), atoms::decode(), msg).encode(env)
 }
@@ -285,12 +321,25 @@ fn take_env() -> OwnedEnv {
     free_envs().pop().unwrap_or_default()
 }
 
-fn give_env(mut env: OwnedEnv) {
+pub(crate) fn give_env(mut env: OwnedEnv) {
     env.clear();
     let _ = free_envs().push(env);
 }
 
 impl Executor {
+    /// The copy of an `async fn` hook's call (see `copy_job`): its environment, the
+    /// saved `{Tag, Args...}` and what was decoded instead of copied.
+    pub(crate) fn copy_args<'a>(
+        &self,
+        env: Env<'a>,
+        hook: HookPoint,
+        tag: Term<'a>,
+        args: &[Term<'a>],
+    ) -> Result<(OwnedEnv, SavedTerm, Prepared), String> {
+        let job = self.copy_job(env, hook, tag, args, None)?;
+        Ok((job.env, job.call, job.prepared))
+    }
+
     /// Copies `{Tag, Args...}` into an environment of its own (one copy: large binaries
     /// are shared by reference count, not copied). The caller's cost is bounded: a reason
     /// is decoded here (within its bounds) instead of copied, a payload past the iolist
@@ -391,25 +440,25 @@ fn run_job(core: &Core, call_timeout: Duration, job: QueuedCall, finishing: &mut
     if reply.as_ref().is_some_and(|r| r.state.is_abandoned()) {
         return give_env(env); // the caller gave up while the call was queued
     }
-    #[cfg(feature = "tokio")]
-    let _context = crate::rt::enter();
     // Anything below that panics is contained by `run_call`; this guards the SDK's own code.
     let deadline = deadline.unwrap_or_else(|| Instant::now() + call_timeout);
-    let outcome = crate::workers::with_deadline(deadline, || {
-        crate::panic::contain(|| {
-            env.run(|e| {
-                let Some(call) = Tuple::of(call.load(e)) else {
-                    return;
-                };
-                let args: Vec<Term> = (1..call.len()).filter_map(|i| call.get(i)).collect();
-                let result = run_call(e, core, hook, &args, prepared);
-                if let (Some(r), Some(tag)) = (&reply, call.get(0)) {
-                    if r.state.claim_reply() {
-                        let msg = (tag, result).encode(e);
-                        finishing();
-                        send(e, &r.pid, msg);
+    let outcome = crate::rt::with_context(|| {
+        crate::workers::with_deadline(deadline, || {
+            crate::panic::contain(|| {
+                env.run(|e| {
+                    let Some(call) = Tuple::of(call.load(e)) else {
+                        return;
+                    };
+                    let args: Vec<Term> = (1..call.len()).filter_map(|i| call.get(i)).collect();
+                    let result = run_call(e, core, hook, &args, prepared);
+                    if let (Some(r), Some(tag)) = (&reply, call.get(0)) {
+                        if r.state.claim_reply() {
+                            let msg = (tag, result).encode(e);
+                            finishing();
+                            send(e, &r.pid, msg);
+                        }
                     }
-                }
+                })
             })
         })
     });
@@ -442,7 +491,7 @@ fn answer_stopped(job: QueuedCall) {
 }
 
 /// Sends `msg`, built in the job's own environment, from a thread the VM does not manage.
-fn send(env: Env, pid: &LocalPid, msg: Term) {
+pub(crate) fn send(env: Env, pid: &LocalPid, msg: Term) {
     // SAFETY: called on a worker thread (caller env NULL) with `env` the job's owned
     // environment, which is not used for anything else afterwards.
     unsafe {

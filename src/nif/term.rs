@@ -36,6 +36,17 @@ pub struct Held<'a> {
     life: PhantomData<&'a ()>,
 }
 
+// SAFETY: as for `rustler::Term` (which rustler declares `Send + Sync`): a held term is
+// a handle to immutable data that lives for `'a`. The views that hold it may therefore
+// be awaited across threads: an `async fn` hook's arguments live in a process-independent
+// environment (`OwnedEnv`) that the SDK keeps alive, unchanged, until the hook's future is
+// dropped, and reading such terms is allowed from any thread. A view of a caller's
+// process-bound term cannot leave the NIF call (`'a`) except through a scoped thread
+// of the hook itself, which is no more than what rustler's `Term` already allows.
+unsafe impl Send for Held<'_> {}
+// SAFETY: see `Send` above: reads do not mutate the term.
+unsafe impl Sync for Held<'_> {}
+
 impl<'a> Held<'a> {
     /// Keeps `term`.
     #[inline]

@@ -224,9 +224,10 @@ impl NewProperty {
         // text that is not UTF-8 or longer than 65535 bytes, and truncates integers to
         // the field's width.
         match self {
-            NewProperty::Int(n, v) if u64::from(*v) > n.max_int() => Err(format!(
-                "property {n}: {v} is out of range (at most {})",
-                n.max_int()
+            NewProperty::Int(n, v) if !n.int_range().contains(&u64::from(*v)) => Err(format!(
+                "property {n}: {v} is out of range ({} to {})",
+                n.int_range().start(),
+                n.int_range().end()
             )),
             NewProperty::Int(..) => Ok(()),
             NewProperty::Bin(n, b) => check_string(*n, b, n.is_text()),
@@ -266,6 +267,28 @@ impl PropName {
             | PropName::MaximumPacketSize => 0xFFFF_FFFF,
             PropName::SubscriptionIdentifier => 268_435_455,
             _ => 0xFF,
+        }
+    }
+
+    /// The values MQTT 5 allows for an integer property: its field's width, less what
+    /// the specification calls a protocol error (`Receive-Maximum`, `Topic-Alias`,
+    /// `Maximum-Packet-Size` and `Subscription-Identifier` 0; a flag other than 0 or 1),
+    /// which would make EMQX refuse the client or the packet.
+    pub const fn int_range(self) -> std::ops::RangeInclusive<u64> {
+        match self {
+            PropName::PayloadFormatIndicator
+            | PropName::RequestProblemInformation
+            | PropName::RequestResponseInformation
+            | PropName::MaximumQos
+            | PropName::RetainAvailable
+            | PropName::WildcardSubscriptionAvailable
+            | PropName::SubscriptionIdentifierAvailable
+            | PropName::SharedSubscriptionAvailable => 0..=1,
+            PropName::ReceiveMaximum
+            | PropName::TopicAlias
+            | PropName::MaximumPacketSize
+            | PropName::SubscriptionIdentifier => 1..=self.max_int(),
+            _ => 0..=self.max_int(),
         }
     }
 
@@ -322,8 +345,11 @@ mod tests {
     fn new_property_values_fit_the_frame() {
         let ok = |p: NewProperty| assert!(p.validate().is_ok(), "{p:?}");
         let bad = |p: NewProperty| assert!(p.validate().is_err(), "{p:?}");
-        ok(NewProperty::Int(PropName::MaximumQos, 255));
-        bad(NewProperty::Int(PropName::MaximumQos, 256));
+        ok(NewProperty::Int(PropName::MaximumQos, 1));
+        bad(NewProperty::Int(PropName::MaximumQos, 2));
+        ok(NewProperty::Int(PropName::TopicAliasMaximum, 0));
+        bad(NewProperty::Int(PropName::ReceiveMaximum, 0));
+        bad(NewProperty::Int(PropName::SubscriptionIdentifier, 0));
         ok(NewProperty::Int(PropName::ServerKeepAlive, 65535));
         bad(NewProperty::Int(PropName::ServerKeepAlive, 65536));
         ok(NewProperty::Int(PropName::SessionExpiryInterval, u32::MAX));

@@ -1,15 +1,15 @@
 //! A bounded multi-producer, multi-consumer queue with an overflow policy, used for the
-//! worker pools and the notification shards. Producers never block and never take a
-//! lock on the way in (a full queue rejects, or evicts, at once); consumers that find it
-//! empty poll briefly, then sleep until a producer wakes them.
+//! worker pools and the notification shards. Producers (the VM's schedulers) never block
+//! and never take a lock on the way in (a full queue rejects, or evicts, at once).
+//! Consumers never poll: one that finds the queue empty sleeps on a condition variable.
+//! Wake-ups are amortised: a producer wakes a sleeper only when no wake-up is already on
+//! its way, and a woken consumer that leaves items behind wakes the next one itself, so a
+//! burst of calls costs the schedulers one wake-up (a futex call), not one per call.
 
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// How long an idle consumer polls before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
 
 /// What a full queue does with a new item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -37,12 +37,15 @@ pub struct BoundedQueue<T> {
     items: ArrayQueue<T>,
     overflow: Overflow,
     closed: AtomicBool,
-    /// Whether a consumer is polling (producers then need not wake anyone).
-    spinning: AtomicBool,
+    /// A wake-up was sent and its consumer has not yet looked at the queue.
+    waking: AtomicBool,
     /// Consumers asleep (or about to be) on `ready`.
     sleepers: AtomicUsize,
     lock: Mutex<()>,
     ready: Condvar,
+    /// Wake-ups sent by producers (tests only).
+    #[cfg(test)]
+    producer_wakes: AtomicUsize,
 }
 
 impl<T> BoundedQueue<T> {
@@ -52,10 +55,12 @@ impl<T> BoundedQueue<T> {
             items: ArrayQueue::new(capacity.max(1)),
             overflow,
             closed: AtomicBool::new(false),
-            spinning: AtomicBool::new(false),
+            waking: AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
             lock: Mutex::new(()),
             ready: Condvar::new(),
+            #[cfg(test)]
+            producer_wakes: AtomicUsize::new(0),
         }
     }
 
@@ -74,79 +79,80 @@ impl<T> BoundedQueue<T> {
                 Some(old) => Pushed::Evicted(old),
             },
         };
-        self.wake_one();
+        let _woke = self.wake_one();
+        #[cfg(test)]
+        if _woke {
+            self.producer_wakes.fetch_add(1, Ordering::SeqCst);
+        }
         result
     }
 
-    /// Wakes a sleeping consumer, unless one is polling (it will see the item) or none
-    /// sleeps: on the hot path that costs two atomic loads.
-    fn wake_one(&self) {
-        if self.sleepers.load(Ordering::SeqCst) > 0 && !self.spinning.load(Ordering::SeqCst) {
+    /// Wakes a sleeping consumer, unless none sleeps or a wake-up is already on its way
+    /// (its consumer will wake the next one if it leaves items behind): on the hot path
+    /// that costs one or two atomic operations.
+    /// Returns whether it woke one.
+    fn wake_one(&self) -> bool {
+        if self.sleepers.load(Ordering::SeqCst) > 0 && !self.waking.swap(true, Ordering::SeqCst) {
             let _guard = self.lock.lock();
-            self.ready.notify_one();
+            if self.ready.notify_one() {
+                return true;
+            }
+            // Nobody was waiting after all (a sleeper just left on its own).
+            self.waking.store(false, Ordering::SeqCst);
         }
+        false
     }
 
     #[cfg(test)]
     /// Takes the oldest item, waiting for one; `None` once the queue is closed and empty.
-    ///
-    /// An idle consumer first polls for 50 µs before it sleeps: waking a sleeping thread
-    /// costs the producer a system call and the item several microseconds, and hook calls
-    /// tend to come in bursts. One consumer at a time polls, so an idle queue costs at
-    /// most one polling thread.
     pub fn pop(&self) -> Option<T> {
-        self.pop_polling(false)
+        self.pop_within(None).ok()
     }
 
-    /// Claims the polling role for a consumer that is about to come back for the next
-    /// item (see [`Workers`](super::Workers)): producers then skip the wake-up. Returns
-    /// whether this consumer got the role (it must then call `pop_polling(true)`).
-    pub fn claim_polling(&self) -> bool {
-        !self.spinning.swap(true, Ordering::SeqCst)
-    }
-
-    /// [`pop`](Self::pop) for a consumer that may already hold the polling role.
-    pub fn pop_polling(&self, mut polling: bool) -> Option<T> {
+    /// Takes the oldest item, waiting for one at most `idle` (forever when `None`).
+    /// `Err(true)`: the queue is closed and empty; `Err(false)`: `idle` passed.
+    pub fn pop_within(&self, idle: Option<Duration>) -> Result<T, bool> {
+        let until = idle.map(|d| Instant::now() + d);
         loop {
             if let Some(item) = self.items.pop() {
-                if polling {
-                    self.spinning.store(false, Ordering::SeqCst);
-                }
-                return Some(item);
+                return Ok(item);
             }
             if self.closed.load(Ordering::Acquire) {
-                if polling {
-                    self.spinning.store(false, Ordering::SeqCst);
-                }
-                return self.items.pop();
+                return self.items.pop().ok_or(true);
             }
-            if polling || !self.spinning.swap(true, Ordering::SeqCst) {
-                polling = false;
-                let until = Instant::now() + SPIN;
-                while self.items.is_empty()
-                    && !self.closed.load(Ordering::Relaxed)
-                    && Instant::now() < until
-                {
-                    std::thread::yield_now();
+            let timed_out = self.sleep(until);
+            // This consumer looked at the queue after a wake-up: the next producer may
+            // wake someone again. When it leaves items behind, it wakes the next itself.
+            self.waking.store(false, Ordering::SeqCst);
+            if let Some(item) = self.items.pop() {
+                if !self.items.is_empty() {
+                    let _ = self.wake_one();
                 }
-                self.spinning.store(false, Ordering::SeqCst);
-                if let Some(item) = self.items.pop() {
-                    return Some(item);
-                }
+                return Ok(item);
             }
-            self.sleep();
+            if timed_out {
+                return Err(false);
+            }
         }
     }
 
     /// Sleeps until a producer (or `close`) wakes this consumer, unless an item or the
-    /// close arrived in between.
-    fn sleep(&self) {
+    /// close arrived in between; true when `until` passed.
+    fn sleep(&self, until: Option<Instant>) -> bool {
         let mut guard = self.lock.lock();
         self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let mut timed_out = false;
         if self.items.is_empty() && !self.closed.load(Ordering::SeqCst) {
-            self.ready.wait(&mut guard);
+            timed_out = match until {
+                Some(t) => self.ready.wait_until(&mut guard, t).timed_out(),
+                None => {
+                    self.ready.wait(&mut guard);
+                    false
+                }
+            };
         }
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        timed_out
     }
 
     /// Refuses new items and wakes every consumer; queued items can still be popped.
@@ -175,13 +181,17 @@ impl<T> BoundedQueue<T> {
         }
     }
 
+    /// Whether the queue was closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
     /// Items waiting.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
     /// True when nothing waits.
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -230,6 +240,47 @@ mod tests {
         q.close();
         assert_eq!(q.push(3), Pushed::Rejected(3));
         assert_eq!(consumer.join().unwrap(), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_burst_costs_the_producer_one_wake_up_per_sleeping_consumer_at_most() {
+        let q = Arc::new(BoundedQueue::new(1000, Overflow::DropNewest));
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let (q, gate) = (q.clone(), gate.clone());
+                std::thread::spawn(move || {
+                    let mut got = 0;
+                    while q.pop().is_some() {
+                        // Each consumer holds its first item until the gate opens.
+                        let mut open = gate.0.lock();
+                        while !*open {
+                            gate.1.wait(&mut open);
+                        }
+                        got += 1;
+                    }
+                    got
+                })
+            })
+            .collect();
+        while q.sleepers.load(Ordering::SeqCst) < 4 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for i in 0..200 {
+            assert_eq!(q.push(i), Pushed::Ok);
+        }
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        while !q.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        q.close();
+        let total: usize = consumers.into_iter().map(|c| c.join().unwrap()).sum();
+        assert_eq!(total, 200);
+        // 200 pushes, 4 sleepers: the producer woke each at most once (the woken ones
+        // wake the others), instead of once per push.
+        let wakes = q.producer_wakes.load(Ordering::SeqCst);
+        assert!((1..=4).contains(&wakes), "{wakes} wake-ups");
     }
 
     #[test]

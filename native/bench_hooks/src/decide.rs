@@ -1,6 +1,7 @@
 //! The decisions of every bench library, from the same input: the same as the bench's
 //! pure-Erlang hooks (bench/emqx_rust_hook_bench.erl). Shared by the inline library
-//! (`src/lib.rs`) and the pool library (`examples/bench_hooks_pool.rs`).
+//! (`src/lib.rs`), the pool library (`examples/bench_hooks_pool.rs`) and the async one
+//! (`examples/bench_hooks_async.rs`).
 
 use emqx_rust_hook::prelude::*;
 

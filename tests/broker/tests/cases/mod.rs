@@ -1,6 +1,8 @@
 //! The groups of the broker suite, one broker each.
 
+mod asyncfn;
 mod cluster;
+mod decisions;
 mod example;
 mod failures;
 mod hooks;
@@ -15,6 +17,7 @@ pub fn groups() -> Vec<Group> {
         example::group(),
         hooks::group(),
         failures::group(),
+        asyncfn::group(),
         ops::group(),
         cluster::group(),
         jobs::sqlite_group(),

@@ -30,6 +30,10 @@ pub fn group() -> Group {
                 "a .so that is not a hook library is refused; the broker keeps serving",
                 not_a_hook,
             ),
+            (
+                "generated decisions: accepted by the broker's own code, or refused by the SDK",
+                super::decisions::generated,
+            ),
         ],
     }
 }

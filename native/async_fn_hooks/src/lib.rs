@@ -1,0 +1,90 @@
+//! Test fixture for `async fn` hook methods (tests/rust_hook_async_tests.erl).
+//!
+//! `client_authenticate` by username: `sleep` awaits a timer (`init.sleep_ms`, default
+//! 3000), holding a guard whose
+//! `Drop` reports `{drop, Username}` to the probe process `rust_hook_probe` (so a
+//! cancelled future is observed); `yield` awaits 1 ms; `panic_before` panics before its
+//! first await, `panic_after` after it; anyone else is allowed at once, without awaiting
+//! (ready on the first poll). `client_connected` (a notification) awaits 1 ms and then
+//! reports `{connected, ClientId}`. `client_check_acl` is a sync inline hook next to them.
+
+use emqx_rust_hook::erl;
+use emqx_rust_hook::prelude::*;
+use std::time::Duration;
+
+/// How long `sleep` logins await.
+pub struct AsyncFnHooks {
+    sleep: Duration,
+}
+
+/// Reports `{drop, Who}` to the probe when dropped.
+struct DropReport(String);
+
+impl Drop for DropReport {
+    fn drop(&mut self) {
+        let _ = erl::send("rust_hook_probe", &("drop", &self.0));
+    }
+}
+
+#[emqx_rust_hook::export]
+impl Hooks for AsyncFnHooks {
+    fn init(config: &Config) -> Result<Self, InitError> {
+        let ms: u64 = config
+            .get("sleep_ms")
+            .map(|_| config.parse("sleep_ms"))
+            .transpose()?
+            .unwrap_or(3000);
+        Ok(AsyncFnHooks {
+            sleep: Duration::from_millis(ms),
+        })
+    }
+
+    async fn client_authenticate(
+        &self,
+        client: &ClientInfo<'_>,
+        _result: AuthResult,
+    ) -> AuthDecision {
+        let user = client
+            .username()
+            .and_then(|u| u.as_str())
+            .unwrap_or_default()
+            .to_string();
+        match user.as_str() {
+            "sleep" => {
+                let _guard = DropReport(client.clientid().as_str().unwrap_or_default().into());
+                tokio::time::sleep(self.sleep).await;
+                AuthDecision::Allow
+            }
+            "yield" => {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                AuthDecision::AllowSuperuser
+            }
+            "panic_before" => panic!("test panic before the first await"),
+            "panic_after" => {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                panic!("test panic after the first await")
+            }
+            _ => AuthDecision::Allow,
+        }
+    }
+
+    async fn client_connected(&self, client: &ClientInfo<'_>, _conninfo: &ConnInfo<'_>) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let _ = erl::send("rust_hook_probe", &("connected", client.clientid()));
+    }
+
+    #[hook(inline)]
+    fn client_check_acl(
+        &self,
+        _: &ClientInfo,
+        _: PubSub,
+        topic: &str,
+        _: AclResult,
+    ) -> AclDecision {
+        if topic == "deny" {
+            AclDecision::Deny
+        } else {
+            AclDecision::Allow
+        }
+    }
+}
