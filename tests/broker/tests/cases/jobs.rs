@@ -190,6 +190,22 @@ fn setup(db: Db) -> Setup {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path().display()));
             }
+            // Removes the file when this process is gone (the broker keeps it open
+            // until then).
+            let path = sqlite_path().display().to_string();
+            let _ = std::process::Command::new("setsid")
+                .args([
+                    "sh",
+                    "-c",
+                    &format!(
+                        "while kill -0 {} 2>/dev/null; do sleep 1; done; rm -f '{path}' '{path}-wal' '{path}-shm'",
+                        std::process::id()
+                    ),
+                ])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
             conf.push("backend = sqlite".into());
             conf.push(format!("sqlite_path = {}", sqlite_path().display()));
         }
@@ -602,10 +618,4 @@ fn unload_flushes(b: &mut Broker, db: Db) {
     let out = b.ctl(&["plugins", "load", "emqx_rust_hook"]);
     assert!(out.text.contains("loaded successfully"), "{}", out.text);
     p.kill();
-    if let Db::Sqlite = db {
-        // The group's last case: leave no file behind in /tmp.
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path().display()));
-        }
-    }
 }
