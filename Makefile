@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench bench-storage fuzz plugin clean
+.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench bench-storage bench-broker fuzz plugin clean
 
 all: build
 
@@ -85,6 +85,15 @@ bench-storage: build
 	erlc -o _build/bench bench/emqx_rust_hook_storage_bench.erl
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
 	    -eval 'try emqx_rust_hook_storage_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
+
+## The real EMQX 4.2 broker saturated by MQTT clients, every hook configuration side by
+## side in one run (no hooks, Erlang hooks, the 19-hook Rust library in several modes,
+## async, the Python SDK when a Python 3.10 exists): bench/broker-results.json and .md.
+## BENCH_ROUNDS, BENCH_SECS... (see BENCHMARKS.md). Broker: as for `make test-broker`.
+bench-broker: plugin
+	$(CARGO) build --release -p bench_all_hooks --examples
+	$(CARGO) build --release -p broker-tests --bin bench-broker
+	target/release/bench-broker
 
 ## The plugin as EMQX loads it, with the example library: _build/plugin/emqx_rust_hook/
 ## (copy it to <emqx>/plugins/, and etc/emqx_rust_hook.conf to <emqx>/etc/plugins/).

@@ -130,7 +130,7 @@ impl Config {
     }
 
     /// `mode.<hook>`: the execution mode the operator set for `hook`, if any (it takes
-    /// precedence over `#[hook(inline | pool | queue)]`).
+    /// precedence over `#[hook(auto | inline | pool | queue)]`).
     pub fn mode(&self, hook: HookPoint) -> Option<Mode> {
         self.modes.get(&hook).copied()
     }

@@ -51,6 +51,8 @@ pub enum BlockOnError {
     DeadlinePassed,
     /// Not on an SDK worker (an inline hook runs on an Erlang scheduler and must not
     /// block): use `#[hook(pool)]` or `#[hook(queue)]`, or make the method `async fn`.
+    /// In an `auto` hook (the default) this also moves the hook to the SDK's workers, so
+    /// its next calls may block.
     #[error("block_on is only allowed in pool-mode and queued hooks")]
     NotOnWorker,
 }
@@ -119,9 +121,15 @@ pub(crate) fn with_context<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// Runs `future` to completion on the calling worker, within the call's deadline.
+/// Runs `future` to completion on the calling worker, within the call's deadline. On a
+/// scheduler (an inline or `auto` hook) it refuses with [`BlockOnError::NotOnWorker`],
+/// and an `auto` hook is demoted: its later calls run on the SDK's workers.
 pub fn block_on<F: Future>(future: F) -> Result<F::Output, BlockOnError> {
-    let deadline = deadline().ok_or(BlockOnError::NotOnWorker)?;
+    let Some(deadline) = deadline() else {
+        #[cfg(not(test))]
+        crate::nif::watch::demote_current("rt::block_on was called");
+        return Err(BlockOnError::NotOnWorker);
+    };
     runtime()
         .block_on(async { tokio::time::timeout_at(deadline.into(), future).await })
         .map_err(|_| BlockOnError::DeadlinePassed)

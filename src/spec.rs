@@ -4,11 +4,17 @@
 use crate::config::FailedAction;
 use crate::hookpoint::HookPoint;
 
-/// Where a hook's code runs. The library chooses with `#[hook(inline | pool | queue)]`;
-/// the operator can override it per hook with `exhook.drivers.rust.mode.<hook>`
-/// ([`Config::mode`](crate::Config::mode)). A notification never uses the pool.
+/// Where a hook's code runs. The library chooses with `#[hook(auto | inline | pool |
+/// queue)]` (no option: `auto`); the operator can override it per hook with
+/// `exhook.drivers.rust.mode.<hook>` ([`Config::mode`](crate::Config::mode)). A
+/// notification never uses the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// The default: inline, watched. The hook runs on the calling process's scheduler
+    /// until one of its calls blocks or keeps the CPU past about 1 ms; from then on it
+    /// runs as `Pool` (a hook that decides) or `Queue` (a notification), until the
+    /// library is unloaded. See the README's "Where hook code runs".
+    Auto,
     /// On the calling process's scheduler: lowest latency, for code that returns in well
     /// under a millisecond and never blocks (`#[hook(inline)]`).
     Inline,
@@ -29,6 +35,7 @@ impl Mode {
     /// The atom the plugin uses.
     pub const fn as_atom(self) -> &'static str {
         match self {
+            Mode::Auto => "auto",
             Mode::Inline => "inline",
             Mode::Pool => "pool",
             Mode::Queue => "queue",
@@ -48,7 +55,7 @@ pub struct HookSpec {
     pub topics: &'static [&'static str],
     /// Whether `$SYS/...` messages reach a message hook.
     pub sys: bool,
-    /// Where the hook runs; `None` takes the default for its kind.
+    /// Where the hook runs; `None` takes the default, [`Mode::Auto`].
     pub mode: Option<Mode>,
     /// Overrides the driver's `failed_action` for this hook.
     pub failed_action: Option<FailedAction>,

@@ -42,8 +42,10 @@ mode_overrides_schema_test() ->
     Rust = rust("exhook.drivers.rust.path = p\n"
                 "exhook.drivers.rust.mode.message_publish = queue\n"
                 "exhook.drivers.rust.mode.client_check_acl = inline\n"
+                "exhook.drivers.rust.mode.client_connected = auto\n"
                 "exhook.drivers.rust.failed_action.client_authenticate = deny\n"),
-    ?assertEqual([{'client.check_acl', inline}, {'message.publish', queue}],
+    ?assertEqual([{'client.check_acl', inline}, {'client.connected', auto},
+                  {'message.publish', queue}],
                  proplists:get_value(mode_overrides, Rust)),
     %% Not mixed up with failed_action.<hook>.
     ?assertEqual([{'client.authenticate', deny}],
@@ -110,7 +112,8 @@ queued_auth_observes() ->
     ok = rust_hook_test_util:start("test_hooks",
                                    ["exhook.drivers.rust.mode.client_authenticate = queue"]),
     ?assertEqual(queue, mode_of('client.authenticate')),
-    ?assertEqual(pool, mode_of('client.check_acl')),
+    %% test_hooks gives no mode: the default, auto.
+    ?assertEqual(auto, mode_of('client.check_acl')),
     %% test_hooks refuses the password `wrong'; queued, its answer is ignored.
     CI = #{clientid => <<"q1">>, username => <<"u">>, password => <<"wrong">>},
     ?assertEqual(?ACC, emqx_hooks:run_fold('client.authenticate', [CI], ?ACC)),
@@ -119,7 +122,7 @@ queued_auth_observes() ->
     %% Without the override the same login is refused.
     ok = rust_hook_test_util:stop(),
     ok = rust_hook_test_util:start("test_hooks"),
-    ?assertEqual(pool, mode_of('client.authenticate')),
+    ?assertEqual(auto, mode_of('client.authenticate')),
     ?assertMatch(#{auth_result := bad_username_or_password},
                  emqx_hooks:run_fold('client.authenticate', [CI], ?ACC)).
 

@@ -7,11 +7,15 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
-%% The example library logs in client.connect (pool), client.connected (queue) and
-%% message.publish (pool); the second run moves all three inline.
+%% The example library logs in client.connect, client.connected and message.publish,
+%% in their default mode (auto); the other runs put them on the workers (pool, queue)
+%% and inline.
 meta_test_() ->
     [rust_hook_test_util:with_plugin("example_hook", Extra, cases(Label))
      || {Label, Extra} <- [{"default modes", []},
+                           {"pool and queue", ["exhook.drivers.rust.mode.client_connect = pool",
+                                               "exhook.drivers.rust.mode.client_connected = queue",
+                                               "exhook.drivers.rust.mode.message_publish = pool"]},
                            {"inline", ["exhook.drivers.rust.mode.client_connect = inline",
                                        "exhook.drivers.rust.mode.client_connected = inline",
                                        "exhook.drivers.rust.mode.message_publish = inline"]}]].

@@ -143,9 +143,22 @@ assert_bounded_reason(Open, Text) ->
     ?assertNotEqual(nomatch, binary:match(Text, <<"...">>)),
     ?assertEqual(nomatch, binary:match(Text, <<"leaf">>)).
 
+%% test_hooks gives its hooks no mode (the default, auto, runs them inline): these tests
+%% are about the copies made for the workers, so they put every hook there.
+pool_and_queue() ->
+    [["exhook.drivers.rust.mode.", H, " = ", M]
+     || {Hs, M} <- [{["client_connect", "client_connack", "client_authenticate",
+                      "client_check_acl", "client_subscribe", "client_unsubscribe",
+                      "message_publish", "message_delivered"], "pool"},
+                    {["client_connected", "client_disconnected", "session_created",
+                      "session_subscribed", "session_unsubscribed", "session_resumed",
+                      "session_discarded", "session_takeovered", "session_terminated",
+                      "message_acked", "message_dropped"], "queue"}],
+        H <- Hs].
+
 deep_queue_pool_test_() ->
     rust_hook_test_util:with_plugin(
-      "test_hooks", [],
+      "test_hooks", pool_and_queue(),
       [{timeout, 120, {"1,000,000-deep reasons and payloads, queued and pool hooks (test_hooks)",
                        fun deep_queue_pool/0}}]).
 
@@ -243,7 +256,7 @@ stat(Hook, Key) ->
 
 bounds_test_() ->
     rust_hook_test_util:with_plugin(
-      "test_hooks", [],
+      "test_hooks", pool_and_queue(),
       [{timeout, 60, {"filter lists, User-Property lists and subscriptions are bounded",
                       fun bounded_lists/0}}]).
 

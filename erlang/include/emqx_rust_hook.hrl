@@ -15,7 +15,7 @@
 %% the `{emqx_rust_hook_handler, Fun, [#hook{}]}' action.
 -record(hook, {
     name :: atom(),                  % the hookpoint, e.g. 'client.authenticate'
-    mode = inline :: inline | pool | queue | async,
+    mode = auto :: auto | inline | pool | queue | async,
     failed_action = ?DEFAULT_FAILED_ACTION :: ignore | deny,
     topics = [] :: [binary()],       % message hooks: run only for matching topics
     sys = false :: boolean(),        % message hooks: let $SYS/... messages through

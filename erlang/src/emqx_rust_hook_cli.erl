@@ -27,10 +27,10 @@ cli(["status"]) ->
     end;
 cli(["stats"]) ->
     Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
-    [emqx_ctl:print("~-22s ~ts~n", [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S)])
+    [emqx_ctl:print("~-22s ~ts~n", [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S, false)])
                                             || K <- [calls, errors, panics, timeouts,
                                                      overloads, dropped, in_flight,
-                                                     workers]]])
+                                                     workers, demoted]]])
      || {Hook, S} <- lists:sort(maps:to_list(Stats))],
     case catch emqx_rust_hook_nif:log_stats() of
         #{dropped := D, cut := C} ->
@@ -49,7 +49,7 @@ cli(["cmd" | Args]) ->
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
                     {"rust_hook cmd ...", "Run a command of the library (e.g. clear_cache for emqx_jobs)"},
-                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads); and the log's dropped and cut lines"}]).
+                    {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads), demoted (an auto hook moved off the schedulers); and the log's dropped and cut lines"}]).
 
 %% The library's own lines (`Hooks::status'), if it reports any.
 print_library_status() ->

@@ -2,11 +2,13 @@
 %%
 %% Each callback hands EMQX's own terms to the Rust library (decoding happens in Rust),
 %% and returns the library's answer, which the SDK already shaped as EMQX expects
-%% (`ok', `{ok, Acc}', `{stop, Acc}'). Where the hook runs is its mode: `inline' (on
-%% this process's scheduler), `pool' (on the SDK's workers; this process waits at most
-%% `call_timeout'), `queue' (handed to the SDK's workers; this process goes on at once),
-%% `async' (an `async fn' method: polled here once; if not ready, it goes on on the SDK's
-%% runtime and this process waits at most `call_timeout'; a notification does not wait).
+%% (`ok', `{ok, Acc}', `{stop, Acc}'). Where the hook runs is its mode: `auto' (the
+%% default: inline until the SDK's watchdog sees a call block a scheduler, then as pool or
+%% queue), `inline' (on this process's scheduler), `pool' (on the SDK's workers; this
+%% process waits at most `call_timeout'), `queue' (handed to the SDK's workers; this
+%% process goes on at once), `async' (an `async fn' method: polled here once; if not
+%% ready, it goes on on the SDK's runtime and this process waits at most `call_timeout';
+%% a notification does not wait).
 %% When the library fails (bad input, an invalid decision, a panic, a timeout, an
 %% overload) the callback logs it and applies the hook's failure policy.
 %% Message hooks with topic filters are filtered here, before Rust is called.
@@ -126,9 +128,11 @@ on_message_dropped(Msg, Node, Reason, H) ->
         false -> ok
     end.
 
-%% How the call runs: `inline' and `queue' name themselves; a pool call, or a call of an
-%% `async fn' method, is tagged with a fresh reference, which its answer `{Ref, Result}'
-%% carries (an async call answers at once when its future is ready on the first poll).
+%% How the call runs: `auto', `inline' and `queue' name themselves; a pool call, or a
+%% call of an `async fn' method, is tagged with a fresh reference, which its answer
+%% `{Ref, Result}' carries (an async call answers at once when its future is ready on the
+%% first poll). An `auto' hook the SDK moved off the schedulers answers
+%% `{pending, Job, Ref}' with a reference of its own.
 tag(#hook{mode = pool}) -> make_ref();
 tag(#hook{mode = async}) -> make_ref();
 tag(#hook{mode = Mode}) -> Mode.
@@ -136,6 +140,8 @@ tag(#hook{mode = Mode}) -> Mode.
 %% Waits for a pool call's answer, at most the hook's timeout. On timeout the call is
 %% cancelled, so that a late answer is never sent; if the answer was already on its way,
 %% it is received (it is microseconds away).
+await(H, auto, {pending, Job, Ref}) ->
+    await(H, Ref, {pending, Job});
 await(#hook{timeout = Timeout}, Ref, {pending, Job}) ->
     receive
         {Ref, Result} -> Result

@@ -6,8 +6,10 @@
 %%
 %% Hook functions take `Tag' first and then the hook's arguments, accumulator last.
 %% `Tag' is `inline' (run now, on the caller's scheduler), `queue' (hand to the SDK's
-%% notification workers and return `ok' at once) or a reference (run on the hook's
-%% worker pool: returns `{pending, Job}', and the answer arrives as `{Ref, Result}').
+%% notification workers and return `ok' at once), a reference (run on the hook's
+%% worker pool: returns `{pending, Job}', and the answer arrives as `{Ref, Result}') or
+%% `auto' (inline under the SDK's watchdog; once the hook is demoted, like `queue' for a
+%% notification, or `{pending, Job, Ref}' for a hook that decides).
 %% They return what EMQX expects from a callback (`ok', `{ok, Acc}', `{stop, Acc}') or
 %% `{error, Kind, Message}'.
 -module(emqx_rust_hook_nif).
@@ -50,7 +52,7 @@ strip_so(Path) ->
 %% `hook_priority', `pool_size', `pool_max_size', `async_max_in_flight',
 %% `failed_action', `notify_queue_size', `overflow',
 %% `emqx_version', `init_args' (binary => binary), optionally `mode_overrides'
-%% (hookpoint => inline | pool | queue | async) and `logger' (a pid).
+%% (hookpoint => auto | inline | pool | queue | async) and `logger' (a pid).
 start(_Config) -> ?NOT_LOADED.
 %% @doc Runs the library's terminate and drops it.
 stop() -> ?NOT_LOADED.

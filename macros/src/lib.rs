@@ -45,8 +45,8 @@ struct HookOptions {
 /// `#[hook(topics = ["sensors/#"], sys, inline, failed_action = "deny")]`
 /// - `topics`: message hooks only run for matching topics (filtered before Rust is called);
 /// - `sys`: let `$SYS/...` messages reach a message hook (skipped by default);
-/// - `inline` / `pool` / `queue`: where the hook runs (see `emqx_rust_hook::Mode`; the
-///   operator's `exhook.drivers.rust.mode.<hook>` overrides it);
+/// - `auto` (the default) / `inline` / `pool` / `queue`: where the hook runs (see
+///   `emqx_rust_hook::Mode`; the operator's `exhook.drivers.rust.mode.<hook>` overrides it);
 /// - `failed_action = "ignore" | "deny"`: overrides the driver's failure policy.
 #[proc_macro_attribute]
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -234,7 +234,7 @@ fn parse_options(attr: &syn::Attribute, opts: &mut HookOptions) -> syn::Result<(
                     true
                 };
             }
-            "inline" | "pool" | "queue" => opts.mode = Some(key),
+            "auto" | "inline" | "pool" | "queue" => opts.mode = Some(key),
             "failed_action" => {
                 let v: LitStr = meta.value()?.parse()?;
                 if v.value() != "ignore" && v.value() != "deny" {
@@ -247,7 +247,7 @@ fn parse_options(attr: &syn::Attribute, opts: &mut HookOptions) -> syn::Result<(
             }
             _ => {
                 return Err(meta.error(
-                    "unknown hook option (topics, sys, inline, pool, queue, failed_action)",
+                    "unknown hook option (topics, sys, auto, inline, pool, queue, failed_action)",
                 ))
             }
         }
@@ -298,6 +298,7 @@ fn spec_tokens(variant: &str, opts: &HookOptions, unused_args: u8) -> TokenStrea
     let topics = &opts.topics;
     let sys = opts.sys;
     let mode = match opts.mode.as_deref() {
+        Some("auto") => quote!(Some(::emqx_rust_hook::Mode::Auto)),
         Some("inline") => quote!(Some(::emqx_rust_hook::Mode::Inline)),
         Some("pool") => quote!(Some(::emqx_rust_hook::Mode::Pool)),
         Some("queue") => quote!(Some(::emqx_rust_hook::Mode::Queue)),

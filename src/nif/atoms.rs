@@ -2,6 +2,7 @@
 
 rustler::atoms! {
     ok, stop, error, undefined, true_ = "true", false_ = "false", inline, pool, queue,
+    auto,
     allow, deny, publish, subscribe, success, message, shutdown, nossl, panic, decode,
     encode, not_started, ignore, pending, overload,
     // conninfo / clientinfo
@@ -19,5 +20,5 @@ rustler::atoms! {
     path, call_timeout, pool_size, failed_action, emqx_version, init_args, logger, topics,
     mode, node, calls, errors, panics, timeouts, overloads, dropped, hooks, library,
     notify_queue_size, hook_priority, mode_overrides, overflow, drop_oldest, drop_newest,
-    cut, queued, in_flight, workers, pool_max_size, async_max_in_flight,
+    cut, queued, in_flight, workers, pool_max_size, async_max_in_flight, demoted,
 }

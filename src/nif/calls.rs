@@ -2,10 +2,11 @@
 //! for pool calls and `call_dirty_io/2` (for benchmarks). Every hook function takes `Tag`
 //! first and then the hook's own arguments, accumulator last. `Tag` says where the hook
 //! runs: `inline` (now, on the caller's scheduler), `queue` (copied to the notification
-//! workers; returns `ok` at once) or a reference (copied to the hook's pool, or, for an
+//! workers; returns `ok` at once), a reference (copied to the hook's pool, or, for an
 //! `async fn` method, polled once here: returns the answer when the future is ready,
 //! else `{pending, Job}` and the answer comes as `{Ref, Result}`; a pending async
-//! notification returns `ok`).
+//! notification returns `ok`), or `auto` (inline while the watchdog allows it, else like
+//! pool, returning `{pending, Job, Ref}`, or queue).
 //!
 //! A hook function returns what EMQX expects from the callback (`ok`, `{ok, Acc}`,
 //! `{stop, Acc}`), or `{error, Kind, Message}` (Kind: `not_started`, `decode`, `encode`,
@@ -16,7 +17,8 @@ use super::dispatch::{run_call, Prepared};
 use super::entry::slot;
 use super::instance::HookStats;
 use super::pending;
-use crate::hookpoint::HookPoint;
+use super::watch::Running;
+use crate::hookpoint::{HookKind, HookPoint};
 use rustler::{Atom, Encoder, Env, Term};
 
 fn error_term<'a>(env: Env<'a>, kind: Atom, msg: &str) -> Term<'a> {
@@ -24,7 +26,9 @@ fn error_term<'a>(env: Env<'a>, kind: Atom, msg: &str) -> Term<'a> {
 }
 
 /// Runs one hook call as `tag` says: `inline` now, `queue` on the notification shards,
-/// a reference on the hook's pool (the answer comes as `{Tag, Result}`).
+/// a reference on the hook's pool (the answer comes as `{Tag, Result}`), `auto` inline
+/// under the watchdog (`nif::watch`), or, once the hook is demoted, on its pool
+/// (`{pending, Job, Ref}`: the answer comes as `{Ref, Result}`) or queued.
 fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> Term<'a> {
     let Some(slot) = slot(env) else {
         return error_term(env, atoms::not_started(), "the hook library is not loaded");
@@ -34,7 +38,7 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
         return error_term(env, atoms::not_started(), "the hook library is not started");
     };
     inst.core.stats(hook).calls.bump();
-    if atoms::inline() == tag {
+    let inline = |env: Env<'a>| {
         crate::erl::with_process_env(env, || {
             let prepared = Prepared {
                 caller: Some(env.pid()),
@@ -42,6 +46,28 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
             };
             run_call(env, &inst.core, hook, args, prepared)
         })
+    };
+    if atoms::auto() == tag {
+        if !inst.core.demoted.get(hook) {
+            let _running = Running::enter(hook, &inst.core.demoted);
+            return inline(env);
+        }
+        // Demoted: a hook that decides goes to its pool with a fresh reference (the
+        // plugin waits for `{Ref, Result}`), a notification to the queue.
+        return match hook.kind() {
+            HookKind::Fold => {
+                let tag = env.make_ref().encode(env);
+                let r = inst.offload.submit(env, &inst.core, hook, tag, args);
+                match r.decode::<(Atom, Term)>() {
+                    Ok((p, job)) if p == atoms::pending() => (p, job, tag).encode(env),
+                    _ => r, // `{error, Kind, Message}`
+                }
+            }
+            HookKind::Notify => inst.offload.enqueue(env, &inst.core, hook, args),
+        };
+    }
+    if atoms::inline() == tag {
+        inline(env)
     } else if atoms::queue() == tag {
         inst.offload.enqueue(env, &inst.core, hook, args)
     } else if inst.offload.is_async(hook) {

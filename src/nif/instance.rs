@@ -2,6 +2,7 @@
 //! worker threads) and the workers themselves (`Executor`).
 
 use super::offload::Executor;
+use super::watch::Demoted;
 use crate::counter::Counter;
 use crate::hookpoint::HookPoint;
 use crate::hooks::Hooks;
@@ -41,6 +42,8 @@ pub struct Core {
     pub hooks: Box<dyn Hooks>,
     /// The hooks it implements, with their options (modes resolved).
     pub specs: Vec<HookSpec>,
+    /// The `auto` hooks the watchdog moved off the schedulers.
+    pub demoted: Arc<Demoted>,
     stats: [HookStats; 19],
 }
 
@@ -50,6 +53,7 @@ impl Core {
         Core {
             hooks,
             specs,
+            demoted: Default::default(),
             stats: Default::default(),
         }
     }

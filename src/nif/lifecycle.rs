@@ -90,15 +90,21 @@ fn config_from(map: Term) -> Result<Config, String> {
                 .ok()
                 .and_then(|h| HookPoint::from_name(&h))
                 .ok_or_else(|| format!("config: mode.{k:?}: not a hookpoint"))?;
-            let mode = [Mode::Inline, Mode::Pool, Mode::Queue, Mode::Async]
-                .into_iter()
-                .find(|m| v.atom_to_string().is_ok_and(|a| a == m.as_atom()))
-                .ok_or_else(|| {
-                    format!(
-                        "mode.{} = {v:?}: the mode is inline, pool, queue or async",
-                        hook.method()
-                    )
-                })?;
+            let mode = [
+                Mode::Auto,
+                Mode::Inline,
+                Mode::Pool,
+                Mode::Queue,
+                Mode::Async,
+            ]
+            .into_iter()
+            .find(|m| v.atom_to_string().is_ok_and(|a| a == m.as_atom()))
+            .ok_or_else(|| {
+                format!(
+                    "mode.{} = {v:?}: the mode is auto, inline, pool, queue or async",
+                    hook.method()
+                )
+            })?;
             modes.insert(hook, mode);
         }
     }
@@ -172,9 +178,8 @@ fn check_specs(specs: &[HookSpec]) -> Result<(), String> {
 }
 
 /// The mode of each hook: `async` for an `async fn` method (and only then), else the
-/// operator's `mode.<hook>` when set, else the library's
-/// `#[hook(...)]`, else the default for its kind (the pool for hooks that decide, the
-/// notification queue for the others). Any hook may run inline or queued; a
+/// operator's `mode.<hook>` when set, else the library's `#[hook(...)]`, else `auto`
+/// (inline, watched: see `nif::watch`). Any sync hook may run auto, inline or queued; a
 /// notification cannot use the pool (nothing waits for its answer). An override of a
 /// hook the library does not implement is refused too: it would have no effect.
 fn resolve_modes(specs: &[HookSpec], config: &Config) -> Result<Vec<HookSpec>, String> {
@@ -191,7 +196,7 @@ fn resolve_modes(specs: &[HookSpec], config: &Config) -> Result<Vec<HookSpec>, S
         }
         if hook.kind() == HookKind::Notify && *mode == Mode::Pool {
             return refuse(format!(
-                "{hook} is a notification, which runs inline or queue, not pool"
+                "{hook} is a notification, which runs auto, inline or queue, not pool"
             ));
         }
         let is_async = specs
@@ -213,10 +218,7 @@ fn resolve_modes(specs: &[HookSpec], config: &Config) -> Result<Vec<HookSpec>, S
                     .filter(|m| *m == Mode::Async)
                     .or(config.mode(s.hook))
                     .or(s.mode)
-                    .unwrap_or(match s.hook.kind() {
-                        HookKind::Fold => Mode::Pool,
-                        HookKind::Notify => Mode::Queue,
-                    }),
+                    .unwrap_or(Mode::Auto),
             ),
             ..*s
         })
@@ -225,7 +227,7 @@ fn resolve_modes(specs: &[HookSpec], config: &Config) -> Result<Vec<HookSpec>, S
 
 fn spec_term<'a>(env: Env<'a>, s: &HookSpec) -> Term<'a> {
     let hook = Atom::from_str(env, s.hook.name()).expect("hook atom");
-    let mode = s.mode.unwrap_or(Mode::Inline);
+    let mode = s.mode.unwrap_or(Mode::Auto);
     let failed = match s.failed_action {
         Some(FailedAction::Deny) => atoms::deny(),
         Some(FailedAction::Ignore) => atoms::ignore(),
@@ -328,8 +330,9 @@ fn stop(env: Env) -> Atom {
     atoms::ok()
 }
 
-/// `stats() -> #{HookPoint => #{calls, errors, panics, timeouts, overloads, dropped}}`
-/// for the implemented hooks.
+/// `stats() -> #{HookPoint => #{calls, errors, panics, timeouts, overloads, dropped,
+/// demoted}}` for the implemented hooks (`demoted`: an `auto` hook moved off the
+/// schedulers).
 #[rustler::nif]
 fn stats(env: Env) -> Term {
     let mut map = Term::map_new(env);
@@ -345,6 +348,7 @@ fn stats(env: Env) -> Term {
                 atoms::dropped() => s.dropped.load(Ordering::Relaxed),
                 atoms::in_flight() => s.in_flight.load(Ordering::Relaxed),
                 atoms::workers() => inst.offload.workers(spec.hook),
+                atoms::demoted() => inst.core.demoted.get(spec.hook),
             });
             let key = Atom::from_str(env, spec.hook.name()).expect("hook atom");
             map = map.map_put(key, entry).unwrap_or(map);

@@ -8,6 +8,7 @@
 //!   `asyncargs`: their arguments and answers.
 //! - `offload`: hook calls copied to the SDK's workers (`crate::workers`); `pending`: the
 //!   cancellable handle of a pool call.
+//! - `watch`: the watchdog of `auto`-mode hooks (the default mode).
 //! - `term`: fast term reads; `decode`/`encode`: terms to values and decisions to terms;
 //!   `atoms`: the atoms the SDK uses.
 //!
@@ -28,3 +29,4 @@ pub mod offload;
 pub mod pending;
 pub mod pin;
 pub mod term;
+pub mod watch;

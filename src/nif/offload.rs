@@ -10,6 +10,7 @@ use super::dispatch::{run_call, Prepared};
 use super::instance::{Core, HookStats};
 use super::pending::{self, PendingCall};
 use super::term::{self, Tuple};
+use super::watch::{Watchdog, BUDGET};
 use crate::config::Config;
 use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::Mode;
@@ -56,16 +57,30 @@ pub struct Executor {
     is_async: [bool; 19],
     /// `async_max_in_flight`: pending `async fn` calls allowed per hook.
     pub max_in_flight: usize,
+    /// Watches the `auto` hooks while they run inline.
+    watchdog: parking_lot::Mutex<Option<Watchdog>>,
 }
 
 impl Executor {
     /// Starts a pool for each pool-mode hook and the notification shards when any hook
-    /// is queued.
+    /// is queued (an `auto` hook counts as pool or queue: it goes there once demoted),
+    /// and the watchdog of the `auto` hooks.
     pub fn start(core: &Arc<Core>, config: &Config) -> std::io::Result<Executor> {
         let mut pools: Vec<Option<Workers<QueuedCall>>> = (0..19).map(|_| None).collect();
         let mut queued = false;
+        let mut watched = [false; 19];
         for spec in &core.specs {
-            match spec.mode {
+            let auto = spec.mode == Some(Mode::Auto);
+            let offload = match spec.mode {
+                // An `auto` hook runs off the schedulers once demoted (`nif::watch`).
+                Some(Mode::Auto) => Some(match spec.hook.kind() {
+                    HookKind::Fold => Mode::Pool,
+                    HookKind::Notify => Mode::Queue,
+                }),
+                m => m,
+            };
+            watched[spec.hook.index()] = auto;
+            match offload {
                 Some(Mode::Pool) => {
                     let (c, timeout) = (core.clone(), config.call_timeout());
                     let name = format!("rh_{}", spec.hook.method());
@@ -105,6 +120,23 @@ impl Executor {
             unused[spec.hook.index()] = spec.unused_args;
             is_async[spec.hook.index()] = spec.mode == Some(Mode::Async);
         }
+        let watchdog = if watched.iter().any(|w| *w) {
+            Some(Watchdog::start(
+                watched,
+                core.demoted.clone(),
+                |hook, why| {
+                    tracing::warn!(
+                        "{hook}: a call {why} for more than {} ms on a scheduler: the hook now \
+                     runs on the SDK's workers until the library is unloaded (mark it \
+                     #[hook(pool)] or #[hook(queue)] if it may block, #[hook(inline)] to \
+                     keep it on the schedulers)",
+                        BUDGET.as_millis()
+                    );
+                },
+            )?)
+        } else {
+            None
+        };
         Ok(Executor {
             unused,
             pools,
@@ -112,6 +144,7 @@ impl Executor {
             call_timeout: config.call_timeout(),
             is_async,
             max_in_flight: config.async_max_in_flight(),
+            watchdog: parking_lot::Mutex::new(watchdog),
         })
     }
 
@@ -198,6 +231,9 @@ impl Executor {
     /// Stops every worker; queued notifications get [`DRAIN`] to run, queued pool calls
     /// are answered with an error at once.
     pub fn shutdown(&self, core: &Core) {
+        if let Some(mut w) = self.watchdog.lock().take() {
+            w.stop();
+        }
         let deadline = Instant::now() + DRAIN;
         if let Some(n) = &self.notify {
             for job in n.shutdown(deadline) {

@@ -17,6 +17,7 @@ impl Hooks for AsyncHooks {
         Ok(AsyncHooks)
     }
 
+    #[hook(pool)]
     fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         let wait = match client.username().and_then(|u| u.as_str()) {
             Some("slow") => Duration::from_secs(2),

@@ -5,8 +5,8 @@
 //! | Job | Module | Hooks | Enabled by |
 //! |---|---|---|---|
 //! | connection log | `conn_log.rs` | `client.connected`, `client.disconnected` (inline: a push into a bounded buffer) | `init.conn_log = on` |
-//! | password authentication | `auth.rs`, `password.rs` | `client.authenticate` (pool) | `init.auth = on` |
-//! | ACL rules | `acl.rs` | `client.check_acl` (pool) | `init.acl = on` |
+//! | password authentication | `auth.rs`, `password.rs` | `client.authenticate` (`#[hook(pool)]`) | `init.auth = on` |
+//! | ACL rules | `acl.rs` | `client.check_acl` (`#[hook(pool)]`) | `init.acl = on` |
 //! | message storage | `store.rs` | `message.publish`, `message.acked` (inline: a push) | `init.store = on` |
 //!
 //! They share `db.rs` (SQLite or PostgreSQL), `pool.rs` (connections for the pool-mode
@@ -277,6 +277,9 @@ impl Hooks for Jobs {
         });
     }
 
+    // A database query and a slow hash: on the pool from the first call, never on a
+    // scheduler (the default, `auto`, would start inline).
+    #[hook(pool)]
     fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         let Some(auth) = &self.auth else {
             return AuthDecision::Abstain;
@@ -292,6 +295,7 @@ impl Hooks for Jobs {
         auth.decision(outcome)
     }
 
+    #[hook(pool)]
     fn client_check_acl(
         &self,
         client: &ClientInfo,

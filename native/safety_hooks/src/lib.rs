@@ -49,6 +49,7 @@ impl Hooks for SafetyHooks {
         AclDecision::Allow
     }
 
+    #[hook(pool)]
     fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         let who = id(client);
         let _ = erl::send(PROBE, &("pool", &who));
@@ -68,10 +69,12 @@ impl Hooks for SafetyHooks {
         AuthDecision::Allow
     }
 
+    #[hook(queue)]
     fn client_connected(&self, _clientinfo: &ClientInfo, _conninfo: &ConnInfo) {
         let _ = erl::send(PROBE, &("queue", id(_clientinfo), _conninfo.proto_ver()));
     }
 
+    #[hook(queue)]
     fn session_created(&self, clientinfo: &ClientInfo, sessinfo: &SessInfo) {
         if clientinfo.clientid() == "flood" {
             for i in 0..sessinfo.created_at.unwrap_or(0) {

@@ -96,6 +96,7 @@ impl Hooks for SlowHooks {
         }
     }
 
+    #[hook(pool)]
     fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
         match client.username().and_then(|u| u.as_str()) {
             Some("slow") => {
@@ -131,6 +132,7 @@ impl Hooks for SlowHooks {
         AclDecision::Allow
     }
 
+    #[hook(pool)]
     fn message_publish(&self, message: &Message) -> PublishDecision {
         if message.topic().starts_with("panic/") {
             panic!("test panic in message_publish");
@@ -141,6 +143,7 @@ impl Hooks for SlowHooks {
         PublishDecision::Abstain
     }
 
+    #[hook(queue)]
     fn client_connected(&self, client: &ClientInfo, conninfo: &ConnInfo) {
         if client.clientid().0.starts_with(b"panic") {
             panic!("test panic in a queued hook");
@@ -170,6 +173,7 @@ impl Hooks for SlowHooks {
         DeliverDecision::Change(MessageChange::payload(b"ignored".to_vec()))
     }
 
+    #[hook(queue)]
     fn session_created(&self, client: &ClientInfo, _sessinfo: &SessInfo) {
         if client.clientid().0.starts_with(b"panic") {
             panic!("test panic in session_created");

@@ -1,6 +1,7 @@
 //! The groups of the broker suite, one broker each.
 
 mod asyncfn;
+mod auto;
 mod cluster;
 mod decisions;
 mod example;
@@ -19,6 +20,7 @@ pub fn groups() -> Vec<Group> {
         failures::group(),
         asyncfn::group(),
         ops::group(),
+        auto::group(),
         cluster::group(),
         jobs::sqlite_group(),
     ];

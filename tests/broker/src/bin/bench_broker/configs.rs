@@ -1,0 +1,246 @@
+//! The configurations `make bench-broker` compares, and how each is put on (and taken
+//! off) the one running broker.
+
+use broker_tests::broker::{repo_root, Broker};
+use std::path::{Path, PathBuf};
+
+/// The 19 hook methods, for `exhook.drivers.rust.mode.<hook>` overrides.
+const FOLDS: [&str; 8] = [
+    "client_connect",
+    "client_connack",
+    "client_authenticate",
+    "client_check_acl",
+    "client_subscribe",
+    "client_unsubscribe",
+    "message_publish",
+    "message_delivered",
+];
+const NOTIFICATIONS: [&str; 11] = [
+    "client_connected",
+    "client_disconnected",
+    "session_created",
+    "session_subscribed",
+    "session_unsubscribed",
+    "session_resumed",
+    "session_discarded",
+    "session_takeovered",
+    "session_terminated",
+    "message_acked",
+    "message_dropped",
+];
+
+/// What a configuration puts on the broker.
+#[derive(Clone, Debug)]
+pub enum Kind {
+    /// Nothing: the broker's own hooks only.
+    None,
+    /// `bench/broker/rust_hook_bench_erl.erl`'s 19 hooks.
+    Erlang,
+    /// The plugin with `lib` and these extra conf lines.
+    Rust { lib: PathBuf, conf: Vec<String> },
+    /// The stock `emqx_extension_hook` with the Python SDK.
+    Python,
+}
+
+/// One configuration: a name for the tables, what it loads, or why it cannot run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub kind: Kind,
+    /// `Some(reason)`: listed in the output as not available.
+    pub unavailable: Option<String>,
+}
+
+fn modes(folds: &str, notifications: &str) -> Vec<String> {
+    FOLDS
+        .iter()
+        .map(|h| format!("exhook.drivers.rust.mode.{h} = {folds}"))
+        .chain(
+            NOTIFICATIONS
+                .iter()
+                .map(|h| format!("exhook.drivers.rust.mode.{h} = {notifications}")),
+        )
+        .collect()
+}
+
+fn lib(path: &str) -> (PathBuf, Option<String>) {
+    let p = repo_root().join(path);
+    let why = (!p.is_file()).then(|| format!("{} is not built", p.display()));
+    (p, why)
+}
+
+/// The async fixture library (all 19 hooks as `async fn`), when one is built:
+/// `$BENCH_ASYNC_LIB`, else the first of the known names under target/release/.
+fn async_lib() -> (PathBuf, Option<String>) {
+    if let Some(p) = std::env::var_os("BENCH_ASYNC_LIB") {
+        let p = PathBuf::from(p);
+        let why = (!p.is_file()).then(|| format!("BENCH_ASYNC_LIB={} does not exist", p.display()));
+        return (p, why);
+    }
+    let names = [
+        "bench_async_hooks",
+        "async_bench_hooks",
+        "bench_hooks_async",
+    ];
+    for n in names {
+        let p = repo_root().join(format!("target/release/lib{n}.so"));
+        if p.is_file() {
+            return (p, None);
+        }
+    }
+    (
+        PathBuf::new(),
+        Some(format!(
+            "no async fixture library (target/release/lib{{{}}}.so; or set BENCH_ASYNC_LIB): async hook methods are not in this build",
+            names.join(",")
+        )),
+    )
+}
+
+/// Every configuration, in the order of the first round.
+pub fn all(python: &Result<PathBuf, String>) -> Vec<Config> {
+    let (all19, why19) = lib("target/release/libbench_all_hooks.so");
+    let (publ, why_pub) = lib("target/release/examples/libbench_publish_pool.so");
+    let (asy, why_async) = async_lib();
+    vec![
+        Config {
+            name: "none",
+            what: "no hooks",
+            kind: Kind::None,
+            unavailable: None,
+        },
+        Config {
+            name: "erlang",
+            what: "the 19 hooks in Erlang (emqx_hooks:add)",
+            kind: Kind::Erlang,
+            unavailable: None,
+        },
+        Config {
+            name: "rust_inline",
+            what: "19 Rust hooks, all inline",
+            kind: Kind::Rust {
+                lib: all19.clone(),
+                conf: modes("inline", "inline"),
+            },
+            unavailable: why19.clone(),
+        },
+        Config {
+            name: "rust_default",
+            what: "19 Rust hooks, default modes",
+            kind: Kind::Rust {
+                lib: all19.clone(),
+                conf: Vec::new(),
+            },
+            unavailable: why19.clone(),
+        },
+        Config {
+            name: "rust_pool_queue",
+            what: "19 Rust hooks, pool for hooks that decide, queue for notifications",
+            kind: Kind::Rust {
+                lib: all19.clone(),
+                conf: modes("pool", "queue"),
+            },
+            unavailable: why19.clone(),
+        },
+        Config {
+            name: "rust_inline_queue",
+            what: "19 Rust hooks, inline for hooks that decide, queue for notifications",
+            kind: Kind::Rust {
+                lib: all19,
+                conf: modes("inline", "queue"),
+            },
+            unavailable: why19,
+        },
+        Config {
+            name: "rust_publish_pool",
+            what: "message.publish alone, on the pool",
+            kind: Kind::Rust {
+                lib: publ,
+                conf: Vec::new(),
+            },
+            unavailable: why_pub,
+        },
+        Config {
+            name: "rust_async",
+            what: "19 Rust hooks as async fn, default modes",
+            kind: Kind::Rust {
+                lib: asy,
+                conf: Vec::new(),
+            },
+            unavailable: why_async,
+        },
+        Config {
+            name: "python",
+            what: "emqx_extension_hook 4.2.13 + Python SDK (client.* and session.* hooks only)",
+            kind: Kind::Python,
+            unavailable: python.as_ref().err().cloned(),
+        },
+    ]
+}
+
+/// Puts `c` on the broker (the previous configuration was taken off).
+pub fn apply(b: &Broker, c: &Config, python_dir: &Path) {
+    match &c.kind {
+        Kind::None => {}
+        Kind::Erlang => assert_eq!(b.eval("rust_hook_bench_erl:add()."), "ok"),
+        Kind::Rust { lib, conf } => {
+            // A library in priv/ under its own name; a new name per library.
+            let priv_dir = b.root.join("plugins/emqx_rust_hook/priv");
+            let dest = priv_dir.join(lib.file_name().unwrap());
+            if !dest.exists() {
+                std::fs::copy(lib, &dest).expect("copy library");
+            }
+            let mut conf = conf.clone();
+            conf.push("exhook.drivers.rust.call_timeout = 5s".into());
+            b.write_conf(Some(lib), &conf);
+            let out = b.ctl(&["plugins", "load", "emqx_rust_hook"]);
+            assert!(
+                out.text.contains("loaded successfully"),
+                "load {}: {}",
+                c.name,
+                out.text
+            );
+        }
+        Kind::Python => {
+            let conf = format!(
+                "exhook.drivers = python3\n\
+                 exhook.drivers.python3.path = {}/\n\
+                 exhook.drivers.python3.init_module = bench_hooks\n\
+                 exhook.drivers.python3.call_timeout = 5s\n",
+                python_dir.display()
+            );
+            std::fs::write(b.root.join("etc/plugins/emqx_extension_hook.conf"), conf).unwrap();
+            let out = b.ctl(&["plugins", "load", "emqx_extension_hook"]);
+            assert!(
+                out.text.contains("loaded successfully"),
+                "load python: {}",
+                out.text
+            );
+        }
+    }
+}
+
+/// Takes `c` off the broker.
+pub fn remove(b: &Broker, c: &Config) {
+    match &c.kind {
+        Kind::None => {}
+        Kind::Erlang => assert_eq!(b.eval("rust_hook_bench_erl:del()."), "ok"),
+        Kind::Rust { .. } => {
+            let out = b.ctl(&["plugins", "unload", "emqx_rust_hook"]);
+            assert!(
+                out.text.contains("unloaded successfully"),
+                "unload: {}",
+                out.text
+            );
+        }
+        Kind::Python => {
+            let out = b.ctl(&["plugins", "unload", "emqx_extension_hook"]);
+            assert!(
+                out.text.contains("unloaded successfully"),
+                "unload python: {}",
+                out.text
+            );
+        }
+    }
+}
