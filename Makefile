@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate integration broker test-broker demo bench bench-broker fuzz plugin clean
+.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker demo bench bench-broker fuzz plugin clean
 
 all: build
 
@@ -21,20 +21,29 @@ erlang:
 ## The README's test command: lint, Rust unit tests, then the Erlang host and the
 ## integration tests that load the real .so files into a real BEAM through the plugin,
 ## then the broker suite (a real EMQX broker; says so plainly when there is none).
-test: lint unit user-crate build integration broker
+test: lint unit build user-crate integration broker
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p emqx-rust-hook --features tokio
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p emqx-rust-hook -p emqx-rust-hook-testkit --features emqx-rust-hook/tokio
 
+## The SDK's unit tests, integration tests (tests/*.rs) and doctests, the testkit's
+## doctests, and the example library's unit tests (its scenario test runs with `broker`).
 ## PROPTEST_CASES: cases per proptest property (src/proptests.rs; 16 properties).
 unit:
-	PROPTEST_CASES=$${PROPTEST_CASES:-4000} $(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros --features emqx-rust-hook/tokio
+	PROPTEST_CASES=$${PROPTEST_CASES:-4000} $(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros -p emqx-rust-hook-testkit --features emqx-rust-hook/tokio
+	$(CARGO) test --release -p example_hook --lib
 
-## `cargo test` in a fresh hook crate outside the workspace (tests/user_crate.sh).
+## A hook crate created by the starter in a temp dir outside the workspace: its
+## `cargo test` (unit tests, doctests, scenario test on a real EMQX) and its plugin.
 user-crate:
 	CARGO=$(CARGO) tests/user_crate.sh
+
+## A new hook crate: make new-crate DIR=../my-hooks [NAME=my-hooks]
+new-crate:
+	@test -n "$(DIR)" || { echo "usage: make new-crate DIR=path/to/crate [NAME=name]" >&2; exit 2; }
+	starter/new-crate.sh "$(DIR)" $(NAME)
 
 integration: build plugin
 	$(REBAR) eunit --dir erlang/test,tests

@@ -64,6 +64,10 @@ mod proptests;
 pub mod rt;
 mod scoped;
 pub mod spec;
+// Test values are views over built data; like the views, left out of the SDK's own
+// unit-test binary (tests/testing_values.rs and the doctests exercise them).
+#[cfg(not(test))]
+pub mod testing;
 pub mod topic;
 pub mod types;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -2,6 +2,7 @@
 //! checked and borrowed when the view is made, every other field is read when its
 //! accessor is called (an iolist payload is flattened only when `payload()` is called).
 
+use super::owned::{cold, HeadersData, MessageData, PublisherData, Repr};
 use super::{Bytes, MessageId, Properties, Protocol, QoS};
 use crate::nif::atoms;
 use crate::nif::decode::DecodeError;
@@ -40,86 +41,109 @@ pub struct Flags {
 /// returned to EMQX.
 #[derive(Clone, Copy)]
 pub struct Headers<'a> {
-    held: Held<'a>,
+    repr: Repr<'a, Held<'a>, HeadersData>,
 }
 
 impl<'a> Headers<'a> {
-    #[inline]
-    fn map(&self) -> Term<'a> {
-        self.held.get()
-    }
-
     /// `proto_ver` of the publishing client.
     pub fn proto_ver(&self) -> Option<u8> {
-        field::defined(self.map(), atoms::proto_ver()).and_then(|t| t.decode::<u8>().ok())
+        match self.repr {
+            Repr::Term(h) => {
+                field::defined(h.get(), atoms::proto_ver()).and_then(|t| t.decode::<u8>().ok())
+            }
+            Repr::Owned(d) => cold(|| d.proto_ver),
+        }
     }
 
     /// `protocol` of the publishing client.
     pub fn protocol(&self) -> Option<Protocol> {
-        field::atom(self.map(), atoms::protocol(), "message.headers.protocol")
-            .map(Protocol::from_atom)
+        match self.repr {
+            Repr::Term(h) => field::atom(h.get(), atoms::protocol(), "message.headers.protocol")
+                .map(Protocol::from_atom),
+            Repr::Owned(d) => cold(|| d.protocol),
+        }
     }
 
     /// `username` of the publishing client.
     pub fn username(&self) -> Option<Bytes<'a>> {
-        field::bytes(self.map(), atoms::username(), "message.headers.username")
+        match self.repr {
+            Repr::Term(h) => field::bytes(h.get(), atoms::username(), "message.headers.username"),
+            Repr::Owned(d) => cold(|| d.username.as_deref().map(Bytes)),
+        }
     }
 
     /// `peerhost` of the publishing client.
     pub fn peerhost(&self) -> Option<IpAddr> {
-        field::defined(self.map(), atoms::peerhost()).and_then(field::ip)
+        match self.repr {
+            Repr::Term(h) => field::defined(h.get(), atoms::peerhost()).and_then(field::ip),
+            Repr::Owned(d) => cold(|| d.peerhost),
+        }
     }
 
     /// `properties`: the PUBLISH properties (empty for v3/v4).
     pub fn properties(&self) -> Properties<'a> {
-        field::properties(
-            self.map(),
-            atoms::properties(),
-            "message.headers.properties",
-        )
-        .unwrap_or_default()
+        match self.repr {
+            Repr::Term(h) => {
+                field::properties(h.get(), atoms::properties(), "message.headers.properties")
+                    .unwrap_or_default()
+            }
+            Repr::Owned(d) => cold(|| d.properties.clone()),
+        }
     }
 
     /// `allow_publish`: `Some(false)` when a hook cancelled the publish.
     pub fn allow_publish(&self) -> Option<bool> {
-        field::boolean(
-            self.map(),
-            atoms::allow_publish(),
-            "message.headers.allow_publish",
-        )
+        match self.repr {
+            Repr::Term(h) => field::boolean(
+                h.get(),
+                atoms::allow_publish(),
+                "message.headers.allow_publish",
+            ),
+            Repr::Owned(d) => cold(|| d.allow_publish),
+        }
     }
 
     /// `puback_props`: `message.acked` only.
     pub fn puback_props(&self) -> Option<Properties<'a>> {
-        field::properties(
-            self.map(),
-            atoms::puback_props(),
-            "message.headers.puback_props",
-        )
+        match self.repr {
+            Repr::Term(h) => field::properties(
+                h.get(),
+                atoms::puback_props(),
+                "message.headers.puback_props",
+            ),
+            Repr::Owned(d) => cold(|| d.puback_props.clone()),
+        }
     }
 
     /// `retained`: re-sent by the retainer.
     pub fn retained(&self) -> bool {
-        field::boolean(self.map(), atoms::retained(), "message.headers.retained").unwrap_or(false)
+        match self.repr {
+            Repr::Term(h) => field::boolean(h.get(), atoms::retained(), "message.headers.retained")
+                .unwrap_or(false),
+            Repr::Owned(d) => cold(|| d.retained),
+        }
     }
 
     /// `deliver_begin_at` (4.4), ms.
     pub fn deliver_begin_at(&self) -> Option<i64> {
-        field::int(
-            self.map(),
-            atoms::deliver_begin_at(),
-            "message.headers.deliver_begin_at",
-        )
+        match self.repr {
+            Repr::Term(h) => field::int(
+                h.get(),
+                atoms::deliver_begin_at(),
+                "message.headers.deliver_begin_at",
+            ),
+            Repr::Owned(d) => cold(|| d.deliver_begin_at),
+        }
     }
 }
 
 /// A message, borrowed from the record EMQX passed (the payload is not copied).
 #[derive(Clone, Copy)]
 pub struct Message<'a> {
-    fields: Tuple<'a>,
+    fields: Repr<'a, Tuple<'a>, MessageData>,
     topic: &'a str,
-    /// The payload when it is a binary (as EMQX passes it); `None` for iodata, which
-    /// `payload()` flattens when called.
+    /// The payload when it is a binary (as EMQX passes it, and always for a built
+    /// message); `None` for iodata, which `payload()` flattens when called.
     payload: Option<&'a [u8]>,
 }
 
@@ -141,15 +165,28 @@ impl<'a> Message<'a> {
             std::str::from_utf8(topic).map_err(|_| bad("message.topic", "a UTF-8 binary"))?;
         let payload = fields.get(7).and_then(term::binary);
         Ok(Message {
-            fields,
+            fields: Repr::Term(fields),
             topic,
             payload,
         })
     }
 
+    /// A view of a built value ([`crate::testing`]).
+    pub(crate) fn from_data(data: &'a MessageData) -> Self {
+        Message {
+            fields: Repr::Owned(data),
+            topic: &data.topic,
+            payload: Some(&data.payload),
+        }
+    }
+
     /// `id`: the 16-byte GUID (all zeros when malformed).
     pub fn id(&self) -> MessageId {
-        let bytes = self.fields.get(1).and_then(term::binary);
+        let fields = match self.fields {
+            Repr::Term(f) => f,
+            Repr::Owned(d) => return cold(|| d.id),
+        };
+        let bytes = fields.get(1).and_then(term::binary);
         match bytes.and_then(|b| <[u8; 16]>::try_from(b).ok()) {
             Some(id) => MessageId(id),
             None => {
@@ -161,8 +198,11 @@ impl<'a> Message<'a> {
 
     /// `qos`.
     pub fn qos(&self) -> QoS {
-        let q = self
-            .fields
+        let fields = match self.fields {
+            Repr::Term(f) => f,
+            Repr::Owned(d) => return cold(|| d.qos),
+        };
+        let q = fields
             .get(2)
             .and_then(|t| t.decode::<u8>().ok())
             .and_then(QoS::from_u8);
@@ -174,7 +214,17 @@ impl<'a> Message<'a> {
 
     /// `from`.
     pub fn from(&self) -> Publisher<'a> {
-        match self.fields.get(3) {
+        let fields = match self.fields {
+            Repr::Term(f) => f,
+            Repr::Owned(d) => {
+                return cold(|| match &d.from {
+                    PublisherData::Client(id) => Publisher::Client(Bytes(id)),
+                    PublisherData::System(name) => Publisher::System(name),
+                    PublisherData::Undefined => Publisher::Undefined,
+                })
+            }
+        };
+        match fields.get(3) {
             Some(t) if term::is(t, atoms::undefined()) => Publisher::Undefined,
             Some(t) => match term::binary(t) {
                 Some(b) => Publisher::Client(Bytes(b)),
@@ -186,8 +236,12 @@ impl<'a> Message<'a> {
 
     /// `flags`.
     pub fn flags(&self) -> Flags {
+        let fields = match self.fields {
+            Repr::Term(f) => f,
+            Repr::Owned(d) => return cold(|| d.flags.clone()),
+        };
         let mut flags = Flags::default();
-        let Some(map) = self.fields.get(4) else {
+        let Some(map) = fields.get(4) else {
             return flags;
         };
         let Some(iter) = rustler::MapIterator::new(map) else {
@@ -210,8 +264,13 @@ impl<'a> Message<'a> {
 
     /// `headers`.
     pub fn headers(&self) -> Headers<'a> {
-        Headers {
-            held: Held::new(self.fields.get(5).expect("a 9-tuple has element 5")),
+        match self.fields {
+            Repr::Term(f) => Headers {
+                repr: Repr::Term(Held::new(f.get(5).expect("a 9-tuple has element 5"))),
+            },
+            Repr::Owned(d) => Headers {
+                repr: Repr::Owned(&d.headers),
+            },
         }
     }
 
@@ -227,7 +286,10 @@ impl<'a> Message<'a> {
         if let Some(p) = self.payload {
             return Bytes(p);
         }
-        let Some(t) = self.fields.get(7) else {
+        let Repr::Term(fields) = self.fields else {
+            return Bytes(&[]);
+        };
+        let Some(t) = fields.get(7) else {
             return Bytes(&[]);
         };
         if !crate::nif::bounds::iolist_within_bounds(t) {
@@ -248,7 +310,11 @@ impl<'a> Message<'a> {
 
     /// `timestamp`, ms since the epoch.
     pub fn timestamp(&self) -> i64 {
-        self.fields
+        let fields = match self.fields {
+            Repr::Term(f) => f,
+            Repr::Owned(d) => return cold(|| d.timestamp),
+        };
+        fields
             .get(8)
             .and_then(|t| t.decode::<i64>().ok())
             .unwrap_or_else(|| {

@@ -27,6 +27,9 @@ mod id;
 #[cfg(not(test))]
 mod message;
 mod names;
+// The values behind views built by `crate::testing`.
+#[cfg(not(test))]
+pub(crate) mod owned;
 mod properties;
 mod reason;
 mod session;

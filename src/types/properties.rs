@@ -142,6 +142,15 @@ impl<'a> Properties<'a> {
             .map(|(_, v)| v)
     }
 
+    /// The value of a known property, to change it (test values).
+    #[cfg(not(test))]
+    pub(crate) fn get_mut(&mut self, name: PropName) -> Option<&mut PropValue<'a>> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| *k == PropKey::Known(name))
+            .map(|(_, v)| v)
+    }
+
     /// An integer property.
     pub fn int(&self, name: PropName) -> Option<i64> {
         match self.get(name) {

@@ -25,3 +25,5 @@ if ! home=$(tests/broker/emqx-home.sh); then
 fi
 echo "broker suite: EMQX_HOME=$home"
 EMQX_HOME=$home ${CARGO:-cargo} test --release -p broker-tests --test broker
+# The example library's own scenario test (emqx-rust-hook-testkit, as hook crates use it).
+EMQX_HOME=$home ${CARGO:-cargo} test --release -p example_hook --test scenario

@@ -83,3 +83,53 @@ fn preview(payload: &[u8]) -> String {
     };
     format!("\"{}\"{more}", shown.escape_ascii())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Example {
+        Example::init(&Config::builder().build()).unwrap()
+    }
+
+    #[test]
+    fn logins_need_a_client_id() {
+        let ok = ClientInfo::builder().authenticating().build();
+        let auth = AuthResult::builder().build();
+        assert_eq!(
+            example().client_authenticate(&ok, auth),
+            AuthDecision::Allow
+        );
+        let no_id = ClientInfo::builder().authenticating().clientid("").build();
+        assert_eq!(
+            example().client_authenticate(&no_id, auth),
+            AuthDecision::Deny(AuthDenyReason::NotAuthorized)
+        );
+    }
+
+    #[test]
+    fn acl_needs_a_username() {
+        let check = |c: &ClientInfo| {
+            example().client_check_acl(c, PubSub::Subscribe, "t/#", AclResult::Allow)
+        };
+        assert_eq!(check(&ClientInfo::builder().build()), AclDecision::Allow);
+        let anonymous = ClientInfo::builder().username(None).build();
+        assert_eq!(check(&anonymous), AclDecision::Deny);
+        let empty = ClientInfo::builder().username("").build();
+        assert_eq!(check(&empty), AclDecision::Deny);
+    }
+
+    #[test]
+    fn publishes_go_on_unchanged() {
+        let m = Message::builder().payload(vec![0xff; 100]).build();
+        assert_eq!(example().message_publish(&m), PublishDecision::Abstain);
+    }
+
+    #[test]
+    fn previews_are_short_and_printable() {
+        assert_eq!(preview(b"hello"), "\"hello\"");
+        assert_eq!(preview(b"a\nb\xff"), "\"a\\nb\\xff\"");
+        let long = preview(&[b'x'; 100]);
+        assert_eq!(long, format!("\"{}\"...", "x".repeat(PREVIEW_BYTES)));
+    }
+}

@@ -1,6 +1,6 @@
 //! Generated decisions on the real broker: native/decide_hooks derives each decision from
 //! its input (valid and invalid `MessageChange`s, filter lists, CONNECT/CONNACK
-//! properties, auth results), and `probe/rust_hook_broker_decisions.erl`, compiled on the
+//! properties, auth results), and `testkit/probe/rust_hook_broker_decisions.erl`, compiled on the
 //! node, runs seeded calls through the broker's own `emqx_hooks:run_fold` and what comes
 //! back through the broker's own code (`emqx_frame` writes and reads the PUBLISH and
 //! CONNACK, `emqx_topic` validates names and filters, `emqx_reason_codes` maps refusals).
@@ -30,7 +30,8 @@ const ERRORS: &str =
 
 pub fn generated(b: &mut Broker) {
     switch_to(b, "decide_hooks");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("probe/rust_hook_broker_decisions.erl");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testkit/probe/rust_hook_broker_decisions.erl");
     // Each `eval` starts a VM: two in all.
     let errors_before: u64 = b
         .eval(&format!(

@@ -543,24 +543,37 @@ impl Drop for Client {
 /// Sends a bare MQTT 3.1.1 CONNECT with `client_id` (which may be empty, which rumqttc
 /// refuses to send) and returns the CONNACK return code.
 pub fn raw_connect(port: u16, client_id: &str, clean: bool) -> u8 {
+    raw_connect_login(port, client_id, clean, None)
+}
+
+/// Sends a bare MQTT 3.1.1 CONNECT with `client_id` and, if given, a username and a
+/// password, and returns the CONNACK return code as on the wire: 0 accepted, 2
+/// identifier rejected, 3 server unavailable, 4 bad username or password, 5 not
+/// authorized. The connection is closed afterwards.
+pub fn raw_connect_login(
+    port: u16,
+    client_id: &str,
+    clean: bool,
+    login: Option<(&str, &str)>,
+) -> u8 {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(WAIT)).unwrap();
-    let id = client_id.as_bytes();
-    let mut var = vec![
-        0,
-        4,
-        b'M',
-        b'Q',
-        b'T',
-        b'T',
-        4,
-        if clean { 0x02 } else { 0 },
-        0,
-        60,
-    ];
-    var.extend_from_slice(&(id.len() as u16).to_be_bytes());
-    var.extend_from_slice(id);
+    let mut flags = if clean { 0x02 } else { 0 };
+    if login.is_some() {
+        flags |= 0xC0; // username and password
+    }
+    let mut var = vec![0, 4, b'M', b'Q', b'T', b'T', 4, flags, 0, 60];
+    let mut string = |b: &[u8]| {
+        var.extend_from_slice(&(b.len() as u16).to_be_bytes());
+        var.extend_from_slice(b);
+    };
+    string(client_id.as_bytes());
+    if let Some((user, password)) = login {
+        string(user.as_bytes());
+        string(password.as_bytes());
+    }
+    assert!(var.len() < 128, "CONNECT too long for this helper");
     let mut pkt = vec![0x10, var.len() as u8];
     pkt.extend(var);
     s.write_all(&pkt).unwrap();

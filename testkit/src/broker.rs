@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
-/// The repository root (the harness crate sits in `tests/broker/`).
+/// The SDK's repository root (this crate sits in `testkit/`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
+        .join("..")
         .canonicalize()
         .expect("repository root")
 }
@@ -39,9 +39,24 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Where the plugin installed into the broker comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plugin {
+    /// `make plugin`'s directory, `_build/plugin/emqx_rust_hook/` of this repository
+    /// (what the broker suite installs, as the README tells users).
+    MakePlugin,
+    /// Compiled from the SDK's `erlang/` sources with `erlc` into the broker's
+    /// `plugins/` (what a hook crate's scenario tests install: no `make` needed).
+    FromSource,
+}
+
 /// What to install and how to start.
 #[derive(Clone, Debug)]
 pub struct Setup {
+    /// The EMQX release to copy; `None`: `$EMQX_HOME`.
+    pub home: Option<PathBuf>,
+    /// The plugin to install.
+    pub plugin: Plugin,
     /// Library put into the plugin's `priv/` and named by `exhook.drivers.rust.path`;
     /// `None`: the plugin as `make plugin` built it (the example library).
     pub lib: Option<PathBuf>,
@@ -60,6 +75,8 @@ pub struct Setup {
 impl Default for Setup {
     fn default() -> Self {
         Setup {
+            home: None,
+            plugin: Plugin::MakePlugin,
             lib: None,
             conf: Vec::new(),
             emqx_conf: Vec::new(),
@@ -109,7 +126,10 @@ impl Broker {
     /// Copies `EMQX_HOME` (bin, etc, lib, data, plugins, releases) into a new temp dir,
     /// installs the plugin per `setup`, starts the node and, if asked, loads the plugin.
     pub fn start(setup: &Setup) -> Broker {
-        let home = PathBuf::from(std::env::var("EMQX_HOME").expect("EMQX_HOME"));
+        let home = match &setup.home {
+            Some(h) => h.clone(),
+            None => PathBuf::from(std::env::var("EMQX_HOME").expect("EMQX_HOME")),
+        };
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let root = std::env::temp_dir().join(format!("emqx-rust-hook-broker-{pid}-{n}"));
@@ -129,7 +149,7 @@ impl Broker {
             running: false,
             watchdog: None,
         };
-        b.install(setup);
+        b.install(setup, &home);
         let mut emqx_conf = setup.emqx_conf.clone();
         if let Some(p) = b.mp_port {
             emqx_conf.extend([
@@ -163,17 +183,23 @@ impl Broker {
         b
     }
 
-    /// Installs the plugin as the README says: `make plugin`'s directory into
-    /// `plugins/emqx_rust_hook/`, its conf into `etc/plugins/`, with `setup.lib` in priv/.
-    fn install(&self, setup: &Setup) {
-        let built = repo_root().join("_build/plugin/emqx_rust_hook");
-        assert!(
-            built.join("ebin/emqx_rust_hook.app").is_file(),
-            "{} is missing: run `make plugin` first",
-            built.display()
-        );
+    /// Installs the plugin as the README says: `make plugin`'s directory (or the same
+    /// compiled from source) into `plugins/emqx_rust_hook/`, its conf into
+    /// `etc/plugins/`, with `setup.lib` in priv/.
+    fn install(&self, setup: &Setup, home: &Path) {
         let dir = self.root.join("plugins/emqx_rust_hook");
-        copy_dir(&built, &dir);
+        match setup.plugin {
+            Plugin::MakePlugin => {
+                let built = repo_root().join("_build/plugin/emqx_rust_hook");
+                assert!(
+                    built.join("ebin/emqx_rust_hook.app").is_file(),
+                    "{} is missing: run `make plugin` first",
+                    built.display()
+                );
+                copy_dir(&built, &dir);
+            }
+            Plugin::FromSource => crate::plugin::build(&repo_root(), home, &dir),
+        }
         if let Some(lib) = &setup.lib {
             fs::copy(lib, dir.join("priv").join(lib.file_name().unwrap())).unwrap();
         }
@@ -304,7 +330,8 @@ impl Broker {
     }
 
     fn load_probe_module(&self) {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("probe/rust_hook_broker_probe.erl");
+        let src = self.root.join("rust_hook_broker_probe.erl");
+        fs::write(&src, include_str!("../probe/rust_hook_broker_probe.erl")).unwrap();
         let v = self.eval(&format!(
             "{{ok, M, B}} = compile:file(\"{}\", [binary, report]), \
              {{module, M}} = code:load_binary(M, \"rust_hook_broker_probe.erl\", B), ok.",
