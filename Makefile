@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker test-package demo bench bench-broker fuzz plugin package clean
+.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker test-package demo bench bench-storage bench-broker fuzz plugin package clean
 
 all: build
 
@@ -35,6 +35,7 @@ lint:
 unit:
 	PROPTEST_CASES=$${PROPTEST_CASES:-4000} $(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros -p emqx-rust-hook-testkit --features emqx-rust-hook/tokio
 	$(CARGO) test --release -p example_hook --lib
+	$(CARGO) test --release -p emqx_jobs
 
 ## A hook crate created by the starter in a temp dir outside the workspace: its
 ## `cargo test` (unit tests, doctests, scenario test on a real EMQX) and its plugin.
@@ -68,10 +69,13 @@ test-broker: plugin
 fuzz: build plugin
 	CARGO=$(CARGO) tests/fuzz.sh
 
-## The example library making real decisions in a few client lifecycles.
+## The example library making real decisions in a few client lifecycles, then the four
+## jobs of native/emqx_jobs on SQLite (connection log, password auth, ACL, storage).
 demo: build
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests \
 	    -eval 'emqx_rust_hook_demo:main(), halt().'
+	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests \
+	    -eval 'try emqx_rust_hook_jobs_demo:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "jobs demo failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 
 ## Benchmarks (not part of `make test`; CI never fails on timing): every execution mode
 ## side by side with a pure-Erlang hook in one BEAM run (bench/results.json), then the
@@ -83,6 +87,16 @@ bench: build
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
 	    -eval 'try emqx_rust_hook_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 	$(CARGO) bench -p emqx-rust-hook --bench sdk
+	$(MAKE) bench-storage
+
+## The storage job of native/emqx_jobs through the hook path into SQLite and PostgreSQL
+## (a throwaway server; skipped, and said, without PostgreSQL): msgs/s merged into
+## bench/results.json as {"hook": "message.publish", "mode": "storage_sqlite" | "storage_postgres"}.
+bench-storage: build
+	mkdir -p _build/bench
+	erlc -o _build/bench bench/emqx_rust_hook_storage_bench.erl
+	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
+	    -eval 'try emqx_rust_hook_storage_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 
 ## The real EMQX 4.2 broker saturated by MQTT clients, every hook configuration side by
 ## side in one run (no hooks, Erlang hooks, the 19-hook Rust library in several modes,

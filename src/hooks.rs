@@ -24,6 +24,21 @@ pub trait Hooks: Send + Sync + 'static {
     /// Called once when the plugin stops, after the hooks are unregistered.
     fn terminate(&self) {}
 
+    /// The library's own state, shown by `emqx_ctl rust_hook status` under the hooks as
+    /// `name: value` lines (counters, a buffer's fill, whether a database is up...).
+    /// Called from the CLI on a dirty scheduler; keep it quick (read atomics, take no
+    /// lock a hook holds long). A panic here shows as an error line, nothing more.
+    fn status(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// `emqx_ctl rust_hook cmd ARGS...`: an operator's command for the library (clear a
+    /// cache, flush a buffer...). Returns the text to print, or an error message; the
+    /// default knows no command. Runs on a dirty scheduler; a panic is an error.
+    fn command(&self, args: &[String]) -> Result<String, String> {
+        Err(format!("unknown command {args:?}"))
+    }
+
     /// `client.connect`: a CONNECT arrived (before authentication).
     fn client_connect(&self, conninfo: &ConnInfo, props: &Properties) -> ConnectDecision {
         ConnectDecision::Abstain

@@ -12,7 +12,8 @@ load() -> emqx_ctl:register_command(rust_hook, {?MODULE, cli}, []).
 %% @doc Unregisters the `rust_hook' command.
 unload() -> emqx_ctl:unregister_command(rust_hook).
 
-%% @doc `rust_hook status', `rust_hook stats', `rust_hook enable|disable <hook>'.
+%% @doc `rust_hook status', `rust_hook stats', `rust_hook enable|disable <hook>' and
+%% `rust_hook cmd ...'.
 cli(["status"]) ->
     case emqx_rust_hook_driver:info() of
         not_running ->
@@ -23,6 +24,7 @@ cli(["status"]) ->
                             [H#hook.name, H#hook.mode, H#hook.failed_action, H#hook.topics,
                              H#hook.sys, disabled(H#hook.name, Disabled)])
              || H <- Hooks],
+            print_library_status(),
             ok
     end;
 cli(["stats"]) ->
@@ -40,6 +42,14 @@ cli(["stats"]) ->
         _ -> ok
     end,
     ok;
+cli(["cmd" | Args]) ->
+    Result = try emqx_rust_hook_nif:library_command([unicode:characters_to_binary(A) || A <- Args])
+             catch error:_ -> {error, <<"no library running">>}
+             end,
+    case Result of
+        {ok, Text} -> emqx_ctl:print("~ts~n", [Text]);
+        {error, Msg} -> emqx_ctl:print("error: ~ts~n", [Msg])
+    end;
 cli([Switch, Name]) when Switch =:= "enable"; Switch =:= "disable" ->
     case emqx_rust_hook_driver:find_hook(Name) of
         {ok, #hook{name = Hook}} ->
@@ -56,6 +66,7 @@ cli([Switch, Name]) when Switch =:= "enable"; Switch =:= "disable" ->
     end;
 cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
+                    {"rust_hook cmd ...", "Run a command of the library (e.g. clear_cache for emqx_jobs)"},
                     {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads), demoted (an auto hook moved off the schedulers); latency p50/p99/max (us) of sampled calls; and the log's dropped and cut lines"},
                     {"rust_hook disable <hook>", "Unregister a hook of the library from EMQX (e.g. client.authenticate), until enabled or the plugin is loaded again"},
                     {"rust_hook enable <hook>", "Register a disabled hook again"}]).
@@ -78,3 +89,16 @@ latencies() ->
 latency(undefined) -> "";
 latency(#{samples := N, p50 := P50, p99 := P99, max := Max}) ->
     io_lib:format("p50_us=~p p99_us=~p max_us=~p samples=~p", [P50, P99, Max, N]).
+
+%% The library's own lines (`Hooks::status'), if it reports any.
+print_library_status() ->
+    case catch emqx_rust_hook_nif:library_status() of
+        [] -> ok;
+        Lines when is_list(Lines) ->
+            emqx_ctl:print("library status:~n"),
+            [emqx_ctl:print("  ~ts: ~ts~n", [K, V]) || {K, V} <- Lines],
+            ok;
+        {error, Msg} when is_binary(Msg) ->
+            emqx_ctl:print("library status: failed: ~ts~n", [Msg]);
+        _ -> ok
+    end.

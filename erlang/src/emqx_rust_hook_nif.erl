@@ -15,7 +15,8 @@
 -module(emqx_rust_hook_nif).
 
 -export([load/1, is_loaded/0]).
--export([start/1, stop/0, stats/0, cancel/1, call_dirty_io/2, log_handled/1, log_stats/0]).
+-export([start/1, stop/0, stats/0, cancel/1, call_dirty_io/2, log_handled/1, log_stats/0,
+         library_status/0, library_command/1]).
 -export([client_connect/3, client_connack/4, client_connected/3, client_disconnected/4,
          client_authenticate/3, client_check_acl/5, client_subscribe/4,
          client_unsubscribe/4, session_created/3, session_subscribed/4,
@@ -69,6 +70,12 @@ log_handled(_N) -> ?NOT_LOADED.
 %% 4096 bytes), `queued' (lines waiting for the log thread), `in_flight' (lines in the
 %% logger's mailbox).
 log_stats() -> ?NOT_LOADED.
+%% @doc What the library reports about itself (`Hooks::status'): `[{Name, Value}]'
+%% (binaries), or `{error, Message}' when its code panicked.
+library_status() -> ?NOT_LOADED.
+%% @doc Runs an operator's command in the library (`Hooks::command'): `{ok, Text}' or
+%% `{error, Message}'.
+library_command(_Args) -> ?NOT_LOADED.
 
 client_connect(_Tag, _ConnInfo, _Props) -> ?NOT_LOADED.
 client_connack(_Tag, _ConnInfo, _Rc, _Props) -> ?NOT_LOADED.

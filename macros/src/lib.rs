@@ -96,7 +96,7 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
             }
         }
         f.attrs = rest;
-        if name == "init" || name == "terminate" {
+        if ["init", "terminate", "status", "command"].contains(&name.as_str()) {
             if is_async {
                 return Err(Error::new(
                     f.sig.asyncness.span(),

@@ -357,6 +357,41 @@ fn stats(env: Env) -> Term {
     map
 }
 
+/// `library_status() -> [{Name, Value}]` (binaries): what the library's
+/// `Hooks::status` reports; `[]` when no library runs, `{error, Message}` when it
+/// panicked. On a dirty scheduler: the library's code is not bound to be quick.
+#[rustler::nif(schedule = "DirtyIo")]
+fn library_status(env: Env) -> Term {
+    let Some(inst) = slot(env).and_then(|s| s.instance.load_full()) else {
+        return Vec::<Term>::new().encode(env);
+    };
+    match crate::panic::contain(|| inst.core.hooks.status()) {
+        Ok(lines) => lines
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>()
+            .encode(env),
+        Err(msg) => (atoms::error(), msg).encode(env),
+    }
+}
+
+/// `library_command([Arg]) -> {ok, Text} | {error, Message}` (binaries): runs the
+/// library's `Hooks::command` (`emqx_ctl rust_hook cmd ...`), on a dirty scheduler.
+#[rustler::nif(schedule = "DirtyIo")]
+fn library_command<'a>(env: Env<'a>, args: Vec<Binary<'a>>) -> Term<'a> {
+    let Some(inst) = slot(env).and_then(|s| s.instance.load_full()) else {
+        return (atoms::error(), "no library running").encode(env);
+    };
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| String::from_utf8_lossy(a.as_slice()).into_owned())
+        .collect();
+    match crate::panic::contain(|| inst.core.hooks.command(&args)) {
+        Ok(Ok(text)) => (atoms::ok(), text).encode(env),
+        Ok(Err(msg)) | Err(msg) => (atoms::error(), msg).encode(env),
+    }
+}
+
 /// `log_handled(N) -> ok`: the plugin's logger process wrote `N` lines of the library's
 /// log (they left its mailbox), so the log thread may send that many more.
 #[rustler::nif]

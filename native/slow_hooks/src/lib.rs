@@ -17,6 +17,10 @@
 //!   `{ClientId, Topic}` to `rust_hook_probe` after `init.notify_sleep_us`, and for
 //!   topics `gated/...` after the gate is open.
 //!
+//! - `status` (`emqx_ctl rust_hook status`): `sleep_ms: N`, or a panic with
+//!   `init.status_panics = on`; `command` (`emqx_ctl rust_hook cmd`): `echo ARGS...`
+//!   answers ARGS, `panic` panics, anything else is an error.
+//!
 //! The gate lets tests hold callbacks without guessing durations: a callback that waits
 //! for it provably has not returned until the test opens it. A callback waits at most
 //! 60 s (so a failed test cannot hold a worker forever).
@@ -54,6 +58,7 @@ fn wait_gate() {
 pub struct SlowHooks {
     sleep: Duration,
     notify_sleep: Duration,
+    status_panics: bool,
 }
 
 #[emqx_rust_hook::export]
@@ -72,7 +77,23 @@ impl Hooks for SlowHooks {
         Ok(SlowHooks {
             sleep: Duration::from_millis(ms),
             notify_sleep: Duration::from_micros(us),
+            status_panics: config.get("status_panics") == Some("on"),
         })
+    }
+
+    fn status(&self) -> Vec<(String, String)> {
+        if self.status_panics {
+            panic!("test panic in status");
+        }
+        vec![("sleep_ms".into(), self.sleep.as_millis().to_string())]
+    }
+
+    fn command(&self, args: &[String]) -> Result<String, String> {
+        match args.split_first() {
+            Some((c, rest)) if c == "echo" => Ok(rest.join(" ")),
+            Some((c, _)) if c == "panic" => panic!("test panic in command"),
+            _ => Err("slow_hooks knows echo and panic".into()),
+        }
     }
 
     #[hook(pool)]

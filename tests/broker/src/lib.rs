@@ -5,4 +5,5 @@
 //! setup and always stops it.
 
 pub use emqx_rust_hook_testkit::{broker, mqtt};
+pub mod pg;
 pub mod runner;

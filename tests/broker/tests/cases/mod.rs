@@ -7,13 +7,14 @@ mod decisions;
 mod example;
 mod failures;
 mod hooks;
+mod jobs;
 mod ops;
 
 use broker_tests::runner::Group;
 
 /// Every group, in the order they run.
 pub fn groups() -> Vec<Group> {
-    vec![
+    let mut groups = vec![
         example::group(),
         hooks::group(),
         failures::group(),
@@ -21,5 +22,19 @@ pub fn groups() -> Vec<Group> {
         ops::group(),
         auto::group(),
         cluster::group(),
-    ]
+        jobs::sqlite_group(),
+    ];
+    // The jobs on PostgreSQL need its server binaries (Debian's postgresql; .ci/run
+    // installs them). Without them the group does not run, and says so; CI requires it.
+    if broker_tests::pg::available() {
+        groups.push(jobs::postgres_group());
+    } else if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI: PostgreSQL is not installed (tests/pg/pg.sh available), the jobs_postgres group cannot run");
+    } else {
+        println!("==================================================================");
+        println!("JOBS ON POSTGRESQL DID NOT RUN: PostgreSQL is not installed");
+        println!("(apt-get install postgresql; .ci/run does it). The jobs_sqlite group runs.");
+        println!("==================================================================");
+    }
+    groups
 }
