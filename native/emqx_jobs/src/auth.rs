@@ -634,7 +634,12 @@ pub(crate) mod tests {
     /// Polls `f` once with a no-op waker: `Some` when it was ready.
     pub(crate) fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
         let mut f = std::pin::pin!(f);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        struct Noop;
+        impl std::task::Wake for Noop {
+            fn wake(self: Arc<Self>) {}
+        }
+        let waker = std::task::Waker::from(Arc::new(Noop));
+        let mut cx = std::task::Context::from_waker(&waker);
         match f.as_mut().poll(&mut cx) {
             std::task::Poll::Ready(v) => Some(v),
             std::task::Poll::Pending => None,
