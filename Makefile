@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker demo bench bench-storage bench-broker fuzz plugin clean
+.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker test-package demo bench bench-storage bench-broker fuzz plugin package clean
 
 all: build
 
@@ -20,8 +20,9 @@ erlang:
 
 ## The README's test command: lint, Rust unit tests, then the Erlang host and the
 ## integration tests that load the real .so files into a real BEAM through the plugin,
-## then the broker suite (a real EMQX broker; says so plainly when there is none).
-test: lint unit build user-crate integration broker
+## then the broker suite on EMQX 4.2 and 4.4 and the package install test (real brokers;
+## says so plainly when there are none).
+test: lint unit build user-crate integration broker test-package
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -49,16 +50,18 @@ new-crate:
 integration: build plugin
 	$(REBAR) eunit --dir erlang/test,tests
 
-## The broker suite (tests/broker/): the plugin installed into a real EMQX 4.2 broker as
-## the README tells users, driven by real MQTT clients. Broker: $$EMQX_HOME, else the
-## EMQX kit beside the repository (../shared/emqx), built once into ~/.cache/emqx-rust-hook.
-## `make test` skips it with a plain message when there is neither; `make test-broker`
-## (and CI) fail instead.
+## The broker suite (tests/broker/): the plugin installed into a real EMQX 4.2 and a real
+## EMQX 4.4 broker as the README tells users, driven by real MQTT clients. Brokers:
+## $$EMQX_HOME (4.2) and $$EMQX44_HOME (4.4), else the EMQX kits beside the repository
+## (../shared/emqx, ../shared/emqx44), built once into ~/.cache/emqx-rust-hook.
+## `make test` skips a version with a plain message when it has neither; `make test-broker`
+## (and CI) fail instead. EMQX_VERSIONS="4.4" runs one version only.
+EMQX_VERSIONS ?= 4.2 4.4
 broker: plugin
-	tests/broker/run.sh
+	tests/broker/run.sh $(EMQX_VERSIONS)
 
 test-broker: plugin
-	tests/broker/run.sh --required
+	tests/broker/run.sh --required $(EMQX_VERSIONS)
 
 ## A long property-test campaign: the PropEr suite (tests/rust_hook_prop_tests.erl) at
 ## FUZZ_SCALE (default 20) times its `make test` case counts and the proptest properties
@@ -116,6 +119,17 @@ plugin: rust
 	cp erlang/priv/emqx_rust_hook.schema $(LIB) _build/plugin/emqx_rust_hook/priv/
 	cp erlang/etc/emqx_rust_hook.conf _build/plugin/emqx_rust_hook/etc/
 	@echo "plugin in _build/plugin/emqx_rust_hook/"
+
+## Versioned tarballs for EMQX 4.2 and 4.4 in _build/package/ (the plugin dir with LIB,
+## the conf, INSTALL.md for that release, SHA256SUMS); see package/package.sh.
+package: plugin
+	package/package.sh $(LIB)
+
+## The packages installed into a fresh EMQX 4.2 and 4.4 broker by running the README's
+## install steps (tests/package_install.sh; like the broker suite, a version without a
+## broker is skipped with a plain message, except on CI).
+test-package: package
+	tests/package_install.sh $(EMQX_VERSIONS)
 
 clean:
 	$(CARGO) clean

@@ -30,10 +30,12 @@ schema_defaults_are_the_hrl_defaults_test() ->
                   {async_max_in_flight, ?DEFAULT_ASYNC_MAX_IN_FLIGHT},
                   {failed_action, ?DEFAULT_FAILED_ACTION},
                   {notify_queue_size, ?DEFAULT_NOTIFY_QUEUE_SIZE},
-                  {overflow, ?DEFAULT_OVERFLOW}],
+                  {overflow, ?DEFAULT_OVERFLOW},
+                  {latency_sample, ?DEFAULT_LATENCY_SAMPLE}],
                  [{K, proplists:get_value(K, Rust)}
                   || K <- [call_timeout, hook_priority, pool_size, pool_max_size,
-                           async_max_in_flight, failed_action, notify_queue_size, overflow]]),
+                           async_max_in_flight, failed_action, notify_queue_size, overflow,
+                           latency_sample]]),
     %% The record the handler runs with starts from the same defaults.
     ?assertMatch(#hook{failed_action = ?DEFAULT_FAILED_ACTION, timeout = ?DEFAULT_CALL_TIMEOUT},
                  #hook{}).
@@ -211,7 +213,8 @@ unimplemented_refused() ->
 %% documented value, mapped through the schema, gives the .hrl's value.
 documented_defaults_test() ->
     Keys = ["call_timeout", "hook_priority", "pool_size", "pool_max_size",
-            "async_max_in_flight", "failed_action", "notify_queue_size", "overflow"],
+            "async_max_in_flight", "failed_action", "notify_queue_size", "overflow",
+            "latency_sample"],
     {ok, Conf} = file:read_file(emqx_double:repo_path("erlang/etc/emqx_rust_hook.conf")),
     {ok, Readme} = file:read_file(filename:join(filename:dirname(emqx_double:repo_path("Makefile")),
                                                 "README.md")),

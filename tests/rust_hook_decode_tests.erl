@@ -22,6 +22,7 @@ decode_test_() ->
       "test_hooks", [],
       [{timeout, 120, {"every captured call decodes", fun captured_calls/0}},
        {"all 19 hookpoints are covered by the captures", fun all_hooks_covered/0},
+       {timeout, 120, {"every call captured on EMQX 4.4.19 decodes", fun captured_calls_44/0}},
        {"IPv6 peer and MQTT 5 properties", fun ipv6_and_mqtt5/0},
        {"1 MiB payload is passed whole", fun big_payload/0},
        {"iolist payload is flattened", fun iolist_payload/0},
@@ -40,6 +41,16 @@ run(Hook, Args) ->
 
 captured_calls() ->
     Calls = emqx_double_captures:all(),
+    ?assert(length(Calls) > 60),
+    lists:foreach(fun check_call/1, Calls).
+
+%% The captures of a real EMQX 4.4.19 broker (tests/fixtures/emqx-4.4.19-captures, made
+%% by tests/broker/examples/capture.rs): the same 19 hookpoints, with 4.4's order and
+%% shapes (session.terminated's reason unwrapped, MQTT 5 properties, QoS 2, a will).
+captured_calls_44() ->
+    Calls = emqx_double_captures:release_calls("4.4.19"),
+    ?assertEqual(3, length(emqx_double_captures:release_files("4.4.19"))),
+    ?assertEqual(19, length(lists:usort([H || #{hook := H} <- Calls]))),
     ?assert(length(Calls) > 60),
     lists:foreach(fun check_call/1, Calls).
 

@@ -258,7 +258,34 @@ bounds_test_() ->
     rust_hook_test_util:with_plugin(
       "test_hooks", pool_and_queue(),
       [{timeout, 60, {"filter lists, User-Property lists and subscriptions are bounded",
-                      fun bounded_lists/0}}]).
+                      fun bounded_lists/0}},
+       {timeout, 60, {"the copy bound is exact: 20,000 terms are copied, 20,001 are not",
+                      fun copy_bound_exact/0}}]).
+
+%% The terms the copy bound counts (`bounds::fits'): every term once, every list cell
+%% once more.
+copy_terms(T) when is_tuple(T) -> 1 + lists:sum([copy_terms(E) || E <- tuple_to_list(T)]);
+copy_terms(M) when is_map(M) ->
+    1 + lists:sum([copy_terms(K) + copy_terms(V) || {K, V} <- maps:to_list(M)]);
+copy_terms(L) when is_list(L) -> 1 + lists:sum([1 + copy_terms(E) || E <- L]);
+copy_terms(_) -> 1.
+
+%% Mostly immediates (atoms, small integers), which the bound counts from their tag,
+%% around a binary and a tuple.
+copy_bound_exact() ->
+    rust_hook_test_util:flush_reports(),
+    CI = ci(<<"bound">>),
+    Pad = [case I rem 3 of 0 -> a; 1 -> I; 2 -> <<"b">> end || I <- lists:seq(1, 9997)],
+    Fits = #{pad => Pad, t => {a}},
+    Over = #{pad => Pad, t => {a, b}},
+    ?assertEqual(20000, copy_terms(Fits)),
+    ?assertEqual(20001, copy_terms(Over)),
+    E0 = stat('session.created', errors),
+    ok = emqx_hooks:run('session.created', [CI, Over]),
+    ?assertEqual(E0 + 1, stat('session.created', errors)),
+    ok = emqx_hooks:run('session.created', [CI, Fits]),
+    [_] = rust_hook_test_util:await_reports(<<"session.created">>, 1),
+    ?assertEqual(E0 + 1, stat('session.created', errors)).
 
 filters(N) ->
     [{<<"f/", (integer_to_binary(I))/binary>>, #{qos => 0, rh => 0, rap => 0, nl => 0}}

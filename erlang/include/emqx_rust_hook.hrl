@@ -10,6 +10,13 @@
 -define(DEFAULT_FAILED_ACTION, ignore).         % conf: failed_action
 -define(DEFAULT_NOTIFY_QUEUE_SIZE, 10000).      % conf: notify_queue_size
 -define(DEFAULT_OVERFLOW, drop_newest).         % conf: overflow
+-define(DEFAULT_LATENCY_SAMPLE, 16).            % conf: latency_sample (0: off)
+
+%% Latency sampling (emqx_rust_hook_latency): one call in `every' is timed, per process
+%% and hook; `key' names the process dictionary counter, `hist' the histogram
+%% (counters), `max' the largest sample (atomics).
+-record(lat, {key :: atom(), every :: pos_integer(), hist :: counters:counters_ref(),
+              max :: atomics:atomics_ref()}).
 
 %% What each registered callback knows about its hook; passed as the extra argument of
 %% the `{emqx_rust_hook_handler, Fun, [#hook{}]}' action.
@@ -19,5 +26,6 @@
     failed_action = ?DEFAULT_FAILED_ACTION :: ignore | deny,
     topics = [] :: [binary()],       % message hooks: run only for matching topics
     sys = false :: boolean(),        % message hooks: let $SYS/... messages through
-    timeout = ?DEFAULT_CALL_TIMEOUT :: non_neg_integer()
+    timeout = ?DEFAULT_CALL_TIMEOUT :: non_neg_integer(),
+    lat :: #lat{} | undefined        % its latency histogram (emqx_rust_hook_latency)
 }).

@@ -5,7 +5,7 @@
 
 -include("emqx_rust_hook.hrl").
 
--export([load/2, unload/0, info/0]).
+-export([load/2, unload/0, info/0, enable/1, disable/1, find_hook/1]).
 
 -define(NIF, emqx_rust_hook_nif).
 -define(STATE, {?MODULE, running}).
@@ -37,10 +37,64 @@ unload() ->
             ok
     end.
 
-%% @doc The running driver: library path, priority and registered hooks.
--spec info() -> #{path := string(), priority := integer(), hooks := [#hook{}]} | not_running.
+%% @doc The running driver: library path, priority, the library's hooks and those the
+%% operator disabled.
+-spec info() -> #{path := string(), priority := integer(), hooks := [#hook{}],
+                  disabled := [atom()]} | not_running.
 info() ->
-    persistent_term:get(?STATE, not_running).
+    case persistent_term:get(?STATE, not_running) of
+        not_running -> not_running;
+        St -> maps:merge(#{disabled => []}, St)
+    end.
+
+%% @doc The library's hook named `Name' (`"client.authenticate"' or
+%% `"client_authenticate"'), without making atoms from it.
+-spec find_hook(string()) -> {ok, #hook{}} | {error, not_running | {unknown_hook, string()}}.
+find_hook(Name) ->
+    case info() of
+        not_running -> {error, not_running};
+        #{hooks := Hooks} ->
+            Dotted = [case C of $_ -> $.; _ -> C end || C <- Name],
+            Match = [H || H <- Hooks,
+                          lists:member(atom_to_list(H#hook.name), [Name, Dotted])
+                              orelse atom_to_list(emqx_rust_hook_handler:callback(H#hook.name))
+                                     =:= "on_" ++ Name],
+            case Match of
+                [H | _] -> {ok, H};
+                [] -> {error, {unknown_hook, Name}}
+            end
+    end.
+
+%% @doc Unregisters one of the library's hooks from EMQX, so it does not run at all (the
+%% library stays loaded); `enable/1' registers it again. Until the plugin is loaded again.
+-spec disable(atom()) -> ok | {error, not_running | {not_implemented, atom()}}.
+disable(Name) -> switch(Name, false).
+
+%% @doc Registers a hook that `disable/1' unregistered.
+-spec enable(atom()) -> ok | {error, not_running | {not_implemented, atom()}}.
+enable(Name) -> switch(Name, true).
+
+switch(Name, On) ->
+    case info() of
+        not_running -> {error, not_running};
+        St = #{hooks := Hooks, priority := Prio, disabled := Disabled} ->
+            case lists:keyfind(Name, #hook.name, Hooks) of
+                false -> {error, {not_implemented, Name}};
+                H ->
+                    case {On, lists:member(Name, Disabled)} of
+                        {false, false} ->
+                            unregister_hook(H),
+                            persistent_term:put(?STATE, St#{disabled => [Name | Disabled]});
+                        {true, true} ->
+                            register_hook(H, Prio),
+                            persistent_term:put(?STATE, St#{disabled => Disabled -- [Name]});
+                        _ -> ok
+                    end,
+                    %% emqx:unhook/2 is a cast: the hook is gone once emqx_hooks handled it.
+                    _ = catch sys:get_state(emqx_hooks),
+                    ok
+            end
+    end.
 
 %%--------------------------------------------------------------------------------------
 %% Loading
@@ -132,7 +186,10 @@ hook_record({Name, #{mode := Mode, topics := Topics, sys := Sys, failed_action :
                  _ -> FA
              end,
     #hook{name = Name, mode = Mode, topics = Topics, sys = Sys, failed_action = Failed,
-          timeout = opt(call_timeout, Opts)}.
+          timeout = opt(call_timeout, Opts), lat = latency(Name, opt(latency_sample, Opts))}.
+
+latency(_Name, 0) -> undefined;
+latency(Name, Every) -> emqx_rust_hook_latency:new(Name, Every).
 
 %% A driver option, or its default (emqx_rust_hook.hrl) when the app env lacks it.
 opt(call_timeout, Opts) -> proplists:get_value(call_timeout, Opts, ?DEFAULT_CALL_TIMEOUT);
@@ -144,7 +201,8 @@ opt(async_max_in_flight, Opts) ->
 opt(failed_action, Opts) -> proplists:get_value(failed_action, Opts, ?DEFAULT_FAILED_ACTION);
 opt(notify_queue_size, Opts) ->
     proplists:get_value(notify_queue_size, Opts, ?DEFAULT_NOTIFY_QUEUE_SIZE);
-opt(overflow, Opts) -> proplists:get_value(overflow, Opts, ?DEFAULT_OVERFLOW).
+opt(overflow, Opts) -> proplists:get_value(overflow, Opts, ?DEFAULT_OVERFLOW);
+opt(latency_sample, Opts) -> proplists:get_value(latency_sample, Opts, ?DEFAULT_LATENCY_SAMPLE).
 
 register_hook(H = #hook{name = Name}, Prio) ->
     ok = emqx:hook(Name, {emqx_rust_hook_handler, emqx_rust_hook_handler:callback(Name), [H]},

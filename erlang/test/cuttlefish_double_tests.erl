@@ -37,6 +37,7 @@ shipped_conf_test() ->
                          {failed_action, ignore},
                          {notify_queue_size, 10000},
                          {overflow, drop_newest},
+                         {latency_sample, 16},
                          {init_args, []}]}]}]}]},
        cuttlefish_double:map(schema(), shipped_conf())).
 
@@ -53,17 +54,19 @@ all_keys_set_test() ->
                 "exhook.drivers.rust.async_max_in_flight = 4\n"
                 "exhook.drivers.rust.failed_action = deny\n"
                 "exhook.drivers.rust.notify_queue_size = 5\n"
-                "exhook.drivers.rust.overflow = drop_oldest\n"),
+                "exhook.drivers.rust.overflow = drop_oldest\n"
+                "exhook.drivers.rust.latency_sample = 0\n"),
     ?assertEqual([{path, "/opt/hooks/libmy_hook.so"}, {call_timeout, 90000},
                   {hook_priority, -5}, {pool_size, 2}, {pool_max_size, 3},
                   {async_max_in_flight, 4}, {failed_action, deny},
-                  {notify_queue_size, 5}, {overflow, drop_oldest}, {init_args, []}], Rust).
+                  {notify_queue_size, 5}, {overflow, drop_oldest}, {latency_sample, 0},
+                  {init_args, []}], Rust).
 
 defaults_test() ->
     ?assertEqual([{rust, [{path, "p"}, {call_timeout, 5000}, {hook_priority, 0},
                           {pool_size, 8}, {pool_max_size, 256}, {async_max_in_flight, 10000},
                           {failed_action, ignore}, {notify_queue_size, 10000},
-                          {overflow, drop_newest}, {init_args, []}]}],
+                          {overflow, drop_newest}, {latency_sample, 16}, {init_args, []}]}],
                  drivers("exhook.drivers.rust.path = p\n")).
 
 durations_test_() ->
@@ -96,7 +99,10 @@ validation_test() ->
                                                      "must be an integer >= 1"}}]}},
                  map("exhook.drivers.rust.path = p\nexhook.drivers.rust.pool_size = 0\n")),
     ?assertMatch({error, {validation, [_]}},
-                 map("exhook.drivers.rust.path = p\nexhook.drivers.rust.notify_queue_size = -1\n")).
+                 map("exhook.drivers.rust.path = p\nexhook.drivers.rust.notify_queue_size = -1\n")),
+    ?assertEqual({error, {validation, [{validation, {"exhook.drivers.rust.latency_sample",
+                                                     "must be an integer >= 0"}}]}},
+                 map("exhook.drivers.rust.path = p\nexhook.drivers.rust.latency_sample = -1\n")).
 
 init_extras_test() ->
     Rust = rust("exhook.drivers.rust.path = p\n"

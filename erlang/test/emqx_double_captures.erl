@@ -12,6 +12,7 @@
 -module(emqx_double_captures).
 
 -export([dir/0, files/0, all/0, all/1, first/1, file/1, parse/1]).
+-export([release_dir/1, release_files/1, release_calls/1]).
 
 -define(REL_DIR, "tests/fixtures/emqx-4.2.14-captures").
 -define(FILES, ["mosquitto-sub-pub.log", "persistent-session-scenario.log"]).
@@ -37,6 +38,20 @@ from_lib_dir() ->
                 false -> error({captures_not_found, ?REL_DIR})
             end
     end.
+
+%% @doc The captures of another release beside the 4.2.14 ones:
+%% tests/fixtures/emqx-<Release>-captures (e.g. "4.4.19", by
+%% tests/broker/examples/capture.rs).
+release_dir(Release) ->
+    filename:join(filename:dirname(dir()), "emqx-" ++ Release ++ "-captures").
+
+%% @doc Full paths of that release's capture logs (`*.log'), sorted.
+release_files(Release) ->
+    lists:sort(filelib:wildcard(filename:join(release_dir(Release), "*.log"))).
+
+%% @doc Every captured call of that release, file by file, in file order.
+release_calls(Release) ->
+    lists:append([file(F) || F <- release_files(Release)]).
 
 %% @doc Full paths of the two capture logs, in a fixed order.
 files() ->

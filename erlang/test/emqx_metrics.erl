@@ -6,7 +6,7 @@
 %%--------------------------------------------------------------------
 -module(emqx_metrics).
 
--export([create_table/0, new/1, new/2, inc/1, inc/2, dec/1, dec/2,
+-export([create_table/0, new/1, new/2, inc/1, inc/2, dec/1, dec/2, set/2,
          val/1, all/0, reset/0]).
 
 -define(TAB, emqx_metrics).
@@ -59,6 +59,11 @@ dec(Name) ->
 %% @doc Subtract Val from Name (gauges).
 dec(Name, Val) when is_integer(Val) ->
     inc(Name, -Val).
+
+%% @doc Set Name (a gauge) to Val; error(badarg) if Name was never created (as 4.2.14).
+set(Name, Val) when is_integer(Val) ->
+    true = ets:update_element(?TAB, Name, {2, Val}),
+    ok.
 
 %% @doc Current value of Name, 0 when it does not exist.
 val(Name) ->

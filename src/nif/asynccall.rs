@@ -52,16 +52,12 @@ pub fn call<'a>(
     let payload_elided = prepared.payload_elided;
     // The copy's terms, typed 'static: valid until `owned` is cleared, which happens only
     // after the future that reads them is dropped (below, or in `AsyncCall::drop`).
-    let terms: Vec<Term<'static>> = owned.run(|e: Env<'static>| {
-        Tuple::of(saved.load(e))
-            .map(|t| (0..t.len()).filter_map(|i| t.get(i)).collect())
-            .unwrap_or_default()
-    });
+    let terms = owned.run(|e: Env<'static>| CallTerms::of(saved.load(e)));
     // SAFETY: the user's value lives in `core`, which outlives the future: dropped here
     // before this function returns, or owned (with an `Arc` of the core) by `AsyncCall`,
     // which drops the future before the core.
     let hooks: &'static dyn Hooks = unsafe { &*(core.hooks.as_ref() as *const dyn Hooks) };
-    let copied = AsyncArgs::new(hook, terms.get(1..).unwrap_or_default(), prepared);
+    let copied = AsyncArgs::new(hook, terms.all().get(1..).unwrap_or_default(), prepared);
     let Some(mut future) = hooks.__call_async(copied) else {
         give_env(owned);
         return failed(
@@ -146,13 +142,41 @@ pub fn call<'a>(
     answer
 }
 
+/// The elements of the copied `{Tag, Args...}` (a tag and at most four arguments), kept
+/// without an allocation: the ready path makes none for them.
+#[derive(Clone, Copy)]
+struct CallTerms {
+    terms: [Term<'static>; 5],
+    len: usize,
+}
+
+impl CallTerms {
+    /// The elements of the tuple `call` (none when it is not a tuple).
+    fn of(call: Term<'static>) -> Self {
+        let mut terms = [call; 5];
+        let mut len = 0;
+        if let Some(t) = Tuple::of(call) {
+            for (slot, elem) in terms.iter_mut().zip((0..t.len()).filter_map(|i| t.get(i))) {
+                *slot = elem;
+                len += 1;
+            }
+        }
+        CallTerms { terms, len }
+    }
+
+    /// The tag, then the arguments.
+    fn all(&self) -> &[Term<'static>] {
+        &self.terms[..self.len]
+    }
+}
+
 /// A pending call: the future, and what it borrows (see the module's soundness note).
 /// Fields are dropped in `Drop::drop` in the order the soundness needs.
 struct AsyncCall {
     future: Option<CallFuture<'static>>,
     env: Option<OwnedEnv>,
     /// `{Tag, Args...}` in `env`.
-    terms: Vec<Term<'static>>,
+    terms: CallTerms,
     payload_elided: bool,
     hook: HookPoint,
     /// Who waits for the answer (hooks that decide).
@@ -169,7 +193,7 @@ impl AsyncCall {
     /// Polls the future until it is ready or its deadline passes, then answers.
     async fn drive(mut self) {
         let outcome = {
-            let (hook, caller, terms) = (self.hook, self.caller, &self.terms);
+            let (hook, caller, terms) = (self.hook, self.caller, self.terms.all());
             let who = || super::dispatch::who(hook, &terms[1..], caller);
             let future = self.future.as_mut().expect("a pending call has its future");
             let contained = std::future::poll_fn(|cx| {
@@ -205,7 +229,7 @@ impl AsyncCall {
     fn answer(&mut self, result: Result<Decided, CallError>) {
         let Some(env) = &self.env else { return };
         let (hook, core, elided) = (self.hook, &self.core, self.payload_elided);
-        let terms = &self.terms;
+        let terms = self.terms.all();
         let reply = &self.reply;
         env.run(|e| {
             let (tag, args) = (terms[0], &terms[1..]);
@@ -232,7 +256,7 @@ impl Drop for AsyncCall {
         if !self.finished && !on_vm_thread() {
             if let (Some(env), Some((pid, state))) = (&self.env, &self.reply) {
                 if state.claim_reply() {
-                    let tag = self.terms[0];
+                    let tag = self.terms.all()[0];
                     env.run(|e| {
                         let result = (
                             atoms::error(),

@@ -127,6 +127,17 @@ pub fn list_within(term: Term, max: usize) -> bool {
     false
 }
 
+/// Whether `t` is an immediate term (an atom, a small integer, a local pid or port, `[]`):
+/// the primary tag `0b11` of the VM's term layout (`erl_term.h`, the same in every OTP
+/// release). Only a shortcut for [`fits`]: nothing is dereferenced on its answer, and a
+/// term it does not recognise is classified by `enif_term_type` as before.
+#[inline(always)]
+fn is_immediate(t: ErlNifTerm) -> bool {
+    // SAFETY: `ErlNifTerm` is `#[repr(transparent)]` over `size_t` (a `usize`).
+    let word: usize = unsafe { std::mem::transmute::<ErlNifTerm, usize>(t) };
+    word & 0b11 == 0b11
+}
+
 /// Whether `term` holds at most `budget` terms (every element of a tuple, list or map
 /// counts one, and so does every list cell). Walks without recursion, with the raw term
 /// API (this runs on the caller's scheduler for every pool and queued call), and stops as
@@ -145,14 +156,19 @@ pub fn fits(term: Term, budget: usize) -> bool {
     let mut spill: Vec<ErlNifTerm> = Vec::new();
     macro_rules! push {
         ($t:expr) => {{
+            let t: ErlNifTerm = $t;
             if n_inline + spill.len() >= left {
                 return false;
             }
-            if n_inline < inline.len() {
-                inline[n_inline] = $t;
+            if is_immediate(t) {
+                // Nothing inside: counted now, without a call into the VM (most map
+                // keys and many values are atoms or small integers).
+                left -= 1;
+            } else if n_inline < inline.len() {
+                inline[n_inline] = t;
                 n_inline += 1;
             } else {
-                spill.push($t);
+                spill.push(t);
             }
         }};
     }

@@ -39,6 +39,55 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The EMQX release under test, read from `EMQX_HOME` (`releases/<vsn>/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// EMQX 4.2 (external plugins in `plugins/`).
+    V4_2,
+    /// EMQX 4.4 (external plugins in `etc/plugins/`, the zip release's
+    /// `plugins.expand_plugins_dir`; `data/loaded_plugins` records load and unload).
+    V4_4,
+}
+
+impl Version {
+    /// The version of the release at `home`: 4.4 when `releases/` has a `4.4.*` dir,
+    /// else 4.2 (4.3 is not supported).
+    pub fn of_home(home: &Path) -> Version {
+        let v44 = fs::read_dir(home.join("releases"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_string_lossy().starts_with("4.4."))
+            })
+            .unwrap_or(false);
+        if v44 {
+            Version::V4_4
+        } else {
+            Version::V4_2
+        }
+    }
+
+    /// The version of `EMQX_HOME`.
+    pub fn current() -> Version {
+        Version::of_home(Path::new(&std::env::var("EMQX_HOME").expect("EMQX_HOME")))
+    }
+
+    /// Where the README installs the plugin dir, relative to the release root.
+    pub fn plugin_dir(self) -> &'static str {
+        match self {
+            Version::V4_2 => "plugins/emqx_rust_hook",
+            Version::V4_4 => "etc/plugins/emqx_rust_hook",
+        }
+    }
+
+    /// `4.2` or `4.4`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::V4_2 => "4.2",
+            Version::V4_4 => "4.4",
+        }
+    }
+}
+
 /// Where the plugin installed into the broker comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Plugin {
@@ -106,6 +155,8 @@ pub struct Broker {
     pub mqtt_port: u16,
     /// MQTT port of the listener with the mountpoint `mp/` (see [`Setup`]).
     pub mp_port: Option<u16>,
+    /// The EMQX release (from `EMQX_HOME`).
+    pub version: Version,
     dist_port: u16,
     rpc_port: Option<u16>,
     running: bool,
@@ -135,8 +186,11 @@ impl Broker {
         let root = std::env::temp_dir().join(format!("emqx-rust-hook-broker-{pid}-{n}"));
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(&root).unwrap();
+        // EMQX 4.4 has no plugins/ dir (its plugins go into etc/plugins/).
         for d in ["bin", "etc", "lib", "data", "plugins", "releases"] {
-            copy_dir(&home.join(d), &root.join(d));
+            if home.join(d).exists() {
+                copy_dir(&home.join(d), &root.join(d));
+            }
         }
         fs::create_dir_all(root.join("log")).unwrap();
         let mut b = Broker {
@@ -146,6 +200,7 @@ impl Broker {
             dist_port: free_port(),
             rpc_port: setup.rpc.then(free_port),
             mp_port: setup.mountpoint_listener.then(free_port),
+            version: Version::of_home(&home),
             running: false,
             watchdog: None,
         };
@@ -184,10 +239,11 @@ impl Broker {
     }
 
     /// Installs the plugin as the README says: `make plugin`'s directory (or the same
-    /// compiled from source) into `plugins/emqx_rust_hook/`, its conf into
-    /// `etc/plugins/`, with `setup.lib` in priv/.
+    /// compiled from source) into `plugins/emqx_rust_hook/` (4.2) or
+    /// `etc/plugins/emqx_rust_hook/` (4.4), its conf into `etc/plugins/`, with
+    /// `setup.lib` in priv/.
     fn install(&self, setup: &Setup, home: &Path) {
-        let dir = self.root.join("plugins/emqx_rust_hook");
+        let dir = self.plugin_dir();
         match setup.plugin {
             Plugin::MakePlugin => {
                 let built = repo_root().join("_build/plugin/emqx_rust_hook");
@@ -206,12 +262,15 @@ impl Broker {
         self.write_conf(setup.lib.as_deref(), &setup.conf);
     }
 
+    /// The installed plugin dir (see [`Version::plugin_dir`]).
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.root.join(self.version.plugin_dir())
+    }
+
     /// Rewrites `etc/plugins/emqx_rust_hook.conf` from the shipped conf: `path` set to
     /// `lib`'s file name (in priv/) or an absolute path, plus `extra` lines.
     pub fn write_conf(&self, lib: Option<&Path>, extra: &[String]) {
-        let shipped = self
-            .root
-            .join("plugins/emqx_rust_hook/etc/emqx_rust_hook.conf");
+        let shipped = self.plugin_dir().join("etc/emqx_rust_hook.conf");
         let mut conf = fs::read_to_string(shipped).unwrap();
         if let Some(lib) = lib {
             let name = if lib.is_absolute() && !lib.exists() {
@@ -332,9 +391,15 @@ impl Broker {
     fn load_probe_module(&self) {
         let src = self.root.join("rust_hook_broker_probe.erl");
         fs::write(&src, include_str!("../probe/rust_hook_broker_probe.erl")).unwrap();
+        self.load_erl_module(&src);
+    }
+
+    /// Compiles the Erlang source `src` on the node and loads the module there.
+    pub fn load_erl_module(&self, src: &Path) {
+        let name = src.file_name().unwrap().to_string_lossy();
         let v = self.eval(&format!(
             "{{ok, M, B}} = compile:file(\"{}\", [binary, report]), \
-             {{module, M}} = code:load_binary(M, \"rust_hook_broker_probe.erl\", B), ok.",
+             {{module, M}} = code:load_binary(M, \"{name}\", B), ok.",
             src.display()
         ));
         assert_eq!(v, "ok");

@@ -50,8 +50,9 @@ pub fn run(groups: Vec<Group>) {
             }
         };
         println!(
-            "group {}: broker {} on port {} ({:.1} s to start)",
+            "group {}: EMQX {} broker {} on port {} ({:.1} s to start)",
             g.name,
+            broker.version.name(),
             broker.node,
             broker.mqtt_port,
             tg.elapsed().as_secs_f64()

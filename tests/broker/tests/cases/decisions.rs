@@ -12,7 +12,7 @@ use std::path::Path;
 /// Unloads the plugin, points it at `lib` (copied into priv/), loads it again.
 fn switch_to(b: &mut Broker, name: &str) {
     let lib = native_lib(name);
-    let priv_dir = b.root.join("plugins/emqx_rust_hook/priv");
+    let priv_dir = b.plugin_dir().join("priv");
     let dest = priv_dir.join(lib.file_name().unwrap());
     // Never over a library the VM has loaded: writing into a mapped .so crashes the VM.
     if !dest.exists() {

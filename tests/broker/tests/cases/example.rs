@@ -28,6 +28,14 @@ pub fn group() -> Group {
                 user_properties,
             ),
             ("library log lines in the broker log", log_lines),
+            (
+                "emqx_ctl rust_hook disable/enable: a disabled hook does not run",
+                disable_enable,
+            ),
+            (
+                "latency p50/p99/max in rust_hook stats and as EMQX metrics",
+                latency,
+            ),
         ],
     }
 }
@@ -152,26 +160,32 @@ fn user_properties(b: &mut Broker) {
 
 fn log_lines(b: &mut Broker) {
     assert!(
-        b.await_log_line(&["example hook library started (EMQX 4.2.14)"])
-            .is_some(),
+        b.await_log_line(&[&format!(
+            "example hook library started (EMQX {}.",
+            b.version.name()
+        )])
+        .is_some(),
         "{}",
         b.log_tail(40)
     );
+    // The clients stay connected until their line is logged: the plugin's logger reads
+    // the client's logger metadata from its connection process, which must still live
+    // (the line is written a moment after the hook ran, more so on a busy machine).
     let c = connect(b.mqtt_port, &user("ex-log-client")).unwrap();
-    c.disconnect();
     let line = b
         .await_log_line(&["client connecting: clientid=ex-log-client"])
         .unwrap_or_else(|| panic!("no connect line:\n{}", b.log_tail(40)));
+    c.disconnect();
     assert!(line.contains("[info]"), "{line}");
     // Named like EMQX's own client lines (`clientid@IP:Port`, from the logger metadata;
     // EMQX 4.2's formatter prints the binary client id as `<<"...">>`).
     assert!(names_client(&line, "ex-log-client"), "{line}");
     let mut p = connect(b.mqtt_port, &user("ex-log-pub")).unwrap();
     p.publish("ex/log", 1, false, b"logged payload");
-    p.disconnect();
     let line = b
         .await_log_line(&["example_hook: publish: topic=ex/log", "logged payload"])
         .unwrap_or_else(|| panic!("no publish line:\n{}", b.log_tail(20)));
+    p.disconnect();
     assert!(names_client(&line, "ex-log-pub"), "{line}");
 }
 
@@ -184,4 +198,94 @@ fn names_client(line: &str, id: &str) -> bool {
     ]
     .iter()
     .any(|p| line.contains(p.as_str()))
+}
+
+/// `calls=` of `hook` in `emqx_ctl rust_hook stats`, and the whole line.
+fn stats_line(b: &Broker, hook: &str) -> (u64, String) {
+    let stats = b.ctl(&["rust_hook", "stats"]).text;
+    let line = stats
+        .lines()
+        .find(|l| l.starts_with(hook))
+        .unwrap_or_else(|| panic!("no {hook} line in {stats}"))
+        .to_string();
+    (field(&line, "calls"), line)
+}
+
+fn field(line: &str, key: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {key}= in {line}"))
+}
+
+fn acl_count(b: &Broker) -> u32 {
+    b.hook_counts()
+        .into_iter()
+        .find(|(h, _)| h == "client.check_acl")
+        .map(|(_, n)| n)
+        .unwrap()
+}
+
+/// The example denies a subscribe without username (its `client.check_acl`). Each step
+/// uses a new client: EMQX caches ACL results per connection.
+fn disable_enable(b: &mut Broker) {
+    let anon_sub = |id: &str| {
+        let mut c = connect(b.mqtt_port, &Opts::new(id)).unwrap();
+        let code = c.subscribe("ex/switch", 1);
+        c.disconnect();
+        code
+    };
+    assert_eq!(anon_sub("ex-sw-1"), 0x80);
+    let out = b.ctl(&["rust_hook", "disable", "client.check_acl"]).text;
+    assert!(out.contains("client.check_acl disabled"), "{out}");
+    assert_eq!(acl_count(b), 0);
+    let status = b.ctl(&["rust_hook", "status"]).text;
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("client.check_acl") && l.contains("DISABLED")),
+        "{status}"
+    );
+    let (before, _) = stats_line(b, "client.check_acl");
+    // Not registered: EMQX's own default (acl_nomatch = allow) decides, Rust is not called.
+    assert_eq!(anon_sub("ex-sw-2"), 1);
+    assert_eq!(stats_line(b, "client.check_acl").0, before);
+    // The other hooks still run.
+    let (auth0, _) = stats_line(b, "client.authenticate");
+    assert_eq!(anon_sub("ex-sw-3"), 1);
+    assert!(stats_line(b, "client.authenticate").0 > auth0);
+    let out = b.ctl(&["rust_hook", "enable", "client_check_acl"]).text;
+    assert!(out.contains("client.check_acl enabled"), "{out}");
+    assert_eq!(acl_count(b), 1);
+    assert_eq!(anon_sub("ex-sw-4"), 0x80);
+    assert!(stats_line(b, "client.check_acl").0 > before);
+    // A name the library does not implement is refused, nothing changes.
+    let out = b.ctl(&["rust_hook", "disable", "message.delivered"]).text;
+    assert!(out.contains("not a hook of the loaded library"), "{out}");
+    assert_eq!(b.hooks_registered(), 5);
+}
+
+fn latency(b: &mut Broker) {
+    for i in 0..5 {
+        connect(b.mqtt_port, &user(&format!("ex-lat-{i}")))
+            .unwrap()
+            .disconnect();
+    }
+    // The metrics publisher runs once a second; no hook runs while we read.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (calls, line) = stats_line(b, "client.authenticate");
+    // Every process times its first call of each hook: each login was sampled.
+    let samples = field(&line, "samples");
+    assert!(samples >= 5 && samples <= calls, "{line}");
+    let (p50, p99, max) = (
+        field(&line, "p50_us"),
+        field(&line, "p99_us"),
+        field(&line, "max_us"),
+    );
+    assert!(p50 <= p99 && p99 <= max, "{line}");
+    let gauges = b.eval(
+        "list_to_tuple([emqx_metrics:val(N) || N <- ['exhook.rust.client_authenticate.p50_us', \
+          'exhook.rust.client_authenticate.p99_us', 'exhook.rust.client_authenticate.max_us']]).",
+    );
+    assert_eq!(gauges, format!("{{{p50},{p99},{max}}}"), "{line}");
 }

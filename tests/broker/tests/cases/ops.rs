@@ -71,12 +71,7 @@ fn cycles(b: &mut Broker) {
     let example = native_lib("example_hook");
     // The example's .so goes into priv/ beside the test library, as a user would put a
     // second library.
-    std::fs::copy(
-        &example,
-        b.root
-            .join("plugins/emqx_rust_hook/priv/libexample_hook.so"),
-    )
-    .unwrap();
+    std::fs::copy(&example, b.plugin_dir().join("priv/libexample_hook.so")).unwrap();
     let login = |id: &str| Opts::new(id).login("user1", "secret");
     let mut sub = connect(b.mqtt_port, &login("ops-sub")).unwrap();
     assert_eq!(sub.subscribe("ops/keep", 1), 1);
@@ -116,7 +111,10 @@ fn cycles(b: &mut Broker) {
             );
             let name = lib.file_name().unwrap().to_str().unwrap();
             assert!(
-                text.contains(&format!("rust driver: plugins/emqx_rust_hook/priv/{name}")),
+                text.contains(&format!(
+                    "rust driver: {}/priv/{name}",
+                    b.version.plugin_dir()
+                )),
                 "{text}"
             );
             current = expect;
@@ -142,6 +140,15 @@ fn cycles(b: &mut Broker) {
     assert!(mem1 < mem0 + 64_000_000, "VM memory {mem0} -> {mem1}");
     // The connections lived through all of it.
     roundtrip(&mut sub, &mut publ, 20);
+    // The latency gauges outlive the reloads and are not created again (EMQX logs every
+    // creation of a known metric).
+    let log = b.log();
+    let again: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("_us already exists"))
+        .take(3)
+        .collect();
+    assert!(again.is_empty(), "{again:?}");
     sub.disconnect();
     publ.disconnect();
 }
@@ -189,10 +196,6 @@ fn missing_lib(b: &mut Broker) {
 
 fn not_a_hook(b: &mut Broker) {
     let lib = native_lib("not_a_hook");
-    std::fs::copy(
-        &lib,
-        b.root.join("plugins/emqx_rust_hook/priv/libnot_a_hook.so"),
-    )
-    .unwrap();
+    std::fs::copy(&lib, b.plugin_dir().join("priv/libnot_a_hook.so")).unwrap();
     refused(b, &lib, &["emqx_rust_hook", "libnot_a_hook.so"]);
 }

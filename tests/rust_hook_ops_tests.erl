@@ -1,0 +1,152 @@
+%% @doc Operator controls on the stand-in host: `emqx_ctl rust_hook enable|disable <hook>'
+%% (a disabled hook is not registered, so it does not run; enabled again, it runs), and
+%% the latency histogram behind `rust_hook stats' and the `exhook.rust.<hook>.p50_us /
+%% .p99_us / .max_us' gauges.
+-module(rust_hook_ops_tests).
+
+-include_lib("eunit/include/eunit.hrl").
+-include_lib("emqx_rust_hook/include/emqx_rust_hook.hrl").
+
+ops_test_() ->
+    {foreach,
+     fun() -> ok = emqx_double:start() end,
+     fun(_) -> rust_hook_test_util:stop() end,
+     [{"disable unregisters one hook, enable registers it again", fun enable_disable/0},
+      {"enable/disable of a hook the library lacks, or with no library", fun bad_names/0},
+      {"sampled latency in rust_hook stats and as gauges", fun latency_stats/0},
+      {"latency_sample = 1 times every call; 0 turns it off", fun latency_sample_conf/0}]}.
+
+latency_test_() ->
+    [{"buckets: 4 per power of two, each upper bound in its bucket", fun buckets/0},
+     {"percentiles and max of a histogram", fun percentiles/0},
+     {"one call in 16 per process and hook is timed, the first always", fun sampling/0}].
+
+ctl(Args) -> lists:flatten(emqx_ctl:run_command(Args)).
+
+registered(Hook) ->
+    [C || {callback, {emqx_rust_hook_handler, _, _}, _, _} = C <- emqx_hooks:lookup(Hook)].
+
+deny_check() ->
+    emqx_hooks:run_fold('client.check_acl', [#{clientid => <<"c">>}, publish, <<"secret/x">>], allow).
+
+enable_disable() ->
+    ok = rust_hook_test_util:start("two_hooks"),
+    ?assertEqual(deny, deny_check()),
+    Out = ctl(["rust_hook", "disable", "client.check_acl"]),
+    ?assertNotEqual(nomatch, string:find(Out, "client.check_acl disabled")),
+    ?assertEqual([], registered('client.check_acl')),
+    ?assertMatch([_], registered('client.authenticate')),
+    %% Not registered: the library's deny is gone, the chain's default stays.
+    ?assertEqual(allow, deny_check()),
+    ?assertNotEqual(nomatch, string:find(ctl(["rust_hook", "status"]), "DISABLED")),
+    %% Twice is harmless; the underscore name works too.
+    _ = ctl(["rust_hook", "disable", "client_check_acl"]),
+    ?assertEqual([], registered('client.check_acl')),
+    Out2 = ctl(["rust_hook", "enable", "client_check_acl"]),
+    ?assertNotEqual(nomatch, string:find(Out2, "client.check_acl enabled")),
+    ?assertMatch([_], registered('client.check_acl')),
+    ?assertEqual(deny, deny_check()),
+    ?assertEqual(nomatch, string:find(ctl(["rust_hook", "status"]), "DISABLED")),
+    %% A disabled hook is registered again when the plugin loads again.
+    _ = ctl(["rust_hook", "disable", "client.check_acl"]),
+    rust_hook_test_util:stop(),
+    ok = rust_hook_test_util:start("two_hooks"),
+    ?assertMatch([_], registered('client.check_acl')).
+
+bad_names() ->
+    ?assertEqual({error, not_running}, emqx_rust_hook_driver:disable('client.check_acl')),
+    ok = rust_hook_test_util:start("two_hooks"),
+    Out = ctl(["rust_hook", "disable", "message.publish"]),
+    ?assertNotEqual(nomatch, string:find(Out, "not a hook of the loaded library")),
+    Out2 = ctl(["rust_hook", "enable", "no.such_hook_xyz"]),
+    ?assertNotEqual(nomatch, string:find(Out2, "not a hook of the loaded library")),
+    ?assertEqual(false, lists:member(list_to_binary("no.such_hook_xyz"),
+                                     [atom_to_binary(A, utf8) || A <- erlang:registered()])),
+    ?assertMatch([_], registered('client.check_acl')),
+    ?assertMatch([_], registered('client.authenticate')).
+
+latency_stats() ->
+    ok = rust_hook_test_util:start("two_hooks"),
+    %% 33 calls from this process: calls 1, 17 and 33 are timed.
+    [deny_check() || _ <- lists:seq(1, 33)],
+    Stats = ctl(["rust_hook", "stats"]),
+    [Line] = [L || L <- string:split(Stats, "\n", all), string:prefix(L, "client.check_acl") =/= nomatch],
+    ?assertNotEqual(nomatch, string:find(Line, "calls=33")),
+    ?assertNotEqual(nomatch, string:find(Line, "samples=3")),
+    Field = fun(K) ->
+                    [V] = [list_to_integer(string:prefix(W, K ++ "="))
+                           || W <- string:lexemes(Line, " "), string:prefix(W, K ++ "=") =/= nomatch],
+                    V
+            end,
+    P50 = Field("p50_us"), P99 = Field("p99_us"), Max = Field("max_us"),
+    ?assert(P50 =< P99 andalso P99 =< Max),
+    %% No hook call takes an hour: the values are plausible microseconds.
+    ?assert(Max < 3600000000),
+    %% authenticate was never called: no samples.
+    [Auth] = [L || L <- string:split(Stats, "\n", all), string:prefix(L, "client.authenticate") =/= nomatch],
+    ?assertNotEqual(nomatch, string:find(Auth, "samples=0")),
+    ok = emqx_rust_hook_metrics:sync(),
+    {N50, N99, NMax} = emqx_rust_hook_metrics:latency_names('client.check_acl'),
+    ?assertEqual({'exhook.rust.client_check_acl.p50_us', 'exhook.rust.client_check_acl.p99_us',
+                  'exhook.rust.client_check_acl.max_us'}, {N50, N99, NMax}),
+    ?assertEqual({P50, P99, Max}, {emqx_metrics:val(N50), emqx_metrics:val(N99),
+                                   emqx_metrics:val(NMax)}).
+
+latency_sample_conf() ->
+    ok = rust_hook_test_util:start("two_hooks", ["exhook.drivers.rust.latency_sample = 1"]),
+    [deny_check() || _ <- lists:seq(1, 5)],
+    ?assertNotEqual(nomatch, string:find(ctl(["rust_hook", "stats"]), "samples=5")),
+    rust_hook_test_util:stop(),
+    ok = rust_hook_test_util:start("two_hooks", ["exhook.drivers.rust.latency_sample = 0"]),
+    [#{hooks := Hooks}] = [emqx_rust_hook_driver:info()],
+    ?assertEqual([undefined, undefined], [element(#hook.lat, H) || H <- Hooks]),
+    erase('emqx_rust_hook.sample.client.check_acl'),
+    [deny_check() || _ <- lists:seq(1, 5)],
+    %% Not even the sample counter is kept.
+    ?assertEqual(undefined, get('emqx_rust_hook.sample.client.check_acl')),
+    Stats = ctl(["rust_hook", "stats"]),
+    ?assertNotEqual(nomatch, string:find(Stats, "calls=5")),
+    ?assertNotEqual(nomatch, string:find(Stats, "samples=0")).
+
+buckets() ->
+    L = emqx_rust_hook_latency,
+    ?assertEqual(0, L:bucket(0)),
+    ?assertEqual(0, L:upper_us(0)),
+    %% Every duration lies in its bucket: above the previous bucket's upper bound, at
+    %% most its own; and the bound is within 25% of the duration.
+    lists:foreach(
+      fun(Us) ->
+              B = L:bucket(Us),
+              ?assert(Us =< L:upper_us(B)),
+              ?assert(Us > L:upper_us(B - 1)),
+              ?assert(L:upper_us(B) =< Us + Us div 4 + 1)
+      end, lists:seq(1, 5000) ++ [65535, 65536, 1000000, 123456789]),
+    %% Monotonic.
+    Bs = [L:bucket(Us) || Us <- lists:seq(0, 20000)],
+    ?assertEqual(Bs, lists:sort(Bs)).
+
+percentiles() ->
+    Lat = emqx_rust_hook_latency:new('client.check_acl'),
+    ?assertEqual(#{samples => 0, p50 => 0, p99 => 0, max => 0}, emqx_rust_hook_latency:summary(Lat)),
+    %% 98 fast samples (about 10 us), 2 slow ones (about 1000 and 5000 us): p50 in the
+    %% fast bucket, p99 in the slow one, max the slowest.
+    Native = fun(Us) -> erlang:convert_time_unit(Us, microsecond, native) end,
+    Record = fun(Us) -> emqx_rust_hook_latency:stop(Lat, erlang:monotonic_time() - Native(Us)) end,
+    [Record(10) || _ <- lists:seq(1, 98)],
+    Record(1000),
+    Record(5000),
+    #{samples := 100, p50 := P50, p99 := P99, max := Max} = emqx_rust_hook_latency:summary(Lat),
+    ?assert(P50 >= 10 andalso P50 =< 13),
+    ?assert(P99 >= 1000 andalso P99 =< 1300),
+    ?assert(Max >= 5000 andalso Max < 6000).
+
+sampling() ->
+    Lat = emqx_rust_hook_latency:new('message.publish'),
+    Starts = [emqx_rust_hook_latency:start(Lat) || _ <- lists:seq(1, 48)],
+    Timed = [I || {I, T} <- lists:zip(lists:seq(1, 48), Starts), T =/= undefined],
+    ?assertEqual([1, 17, 33], Timed),
+    %% Another process has its own count: its first call is timed.
+    Self = self(),
+    spawn(fun() -> Self ! {first, emqx_rust_hook_latency:start(Lat)} end),
+    receive {first, T} -> ?assert(is_integer(T)) after 5000 -> error(timeout) end,
+    ?assertEqual(undefined, emqx_rust_hook_latency:start(undefined)).
