@@ -140,7 +140,7 @@ report(Mode, Rate) ->
     {Mode, round(Rate)}.
 
 %%--------------------------------------------------------------------------------------
-%% Authentication and ACL (SQLite, pool mode): a bcrypt login, a cached login, a cached
+%% Authentication and ACL (SQLite, `async fn` hooks): a bcrypt login, a cached login, a cached
 %% ACL check, and ACL checks from another process during 100 concurrent bcrypt logins.
 
 auth_cases() ->
@@ -170,7 +170,7 @@ auth_cases() ->
         allow = Acl(),
         AclCached = mean_us(20000, fun(_) -> Acl() end),
         {AclP50, AclMax, Checks} = acl_during_logins(Login, Acl, 100),
-        io:format("  jobs auth (SQLite, pool mode): bcrypt login ~.1f ms, cached login ~.1f us, "
+        io:format("  jobs auth (SQLite, async fn hooks): bcrypt login ~.1f ms, cached login ~.1f us, "
                   "cached ACL check ~.1f us~n", [Bcrypt / 1000, Cached, AclCached]),
         io:format("  during 100 concurrent bcrypt logins: ~b ACL checks from another process, "
                   "p50 ~.2f ms, max ~.2f ms~n", [Checks, AclP50 / 1000, AclMax / 1000]),

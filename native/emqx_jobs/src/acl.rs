@@ -1,4 +1,5 @@
-//! Job 3, ACL rules (`client.check_acl`, pool mode: the query runs on the SDK's workers).
+//! Job 3, ACL rules (`client.check_acl`, an `async fn` hook: a cache hit decides on the
+//! caller's scheduler at once; a miss awaits the query on the SDK runtime's blocking pool).
 //!
 //! The rules table (created with `init.create_tables = on`):
 //!
@@ -230,27 +231,37 @@ impl Acl {
         Ok(rules)
     }
 
-    fn rules(&self, username: Option<&str>, clientid: &str) -> Result<Arc<Vec<Rule>>, DbError> {
+    /// The cached rules of a client, when fresh (no database call).
+    fn cached(&self, username: Option<&str>, clientid: &str) -> Option<Arc<Vec<Rule>>> {
         if self.cache_ttl.is_zero() {
-            return self.load(username, clientid).map(Arc::new);
+            return None;
         }
-        let key = (username.map(str::to_string), clientid.to_string());
-        if let Some((at, rules)) = self.cache.lock().get(&key) {
-            if at.elapsed() < self.cache_ttl {
-                self.stats.cache_hits.fetch_add(1, Relaxed);
-                return Ok(rules.clone());
-            }
-        }
+        let cache = self.cache.lock();
+        let (at, rules) = cache.get(&(username.map(str::to_string), clientid.to_string()))?;
+        (at.elapsed() < self.cache_ttl).then(|| {
+            self.stats.cache_hits.fetch_add(1, Relaxed);
+            rules.clone()
+        })
+    }
+
+    /// Reads a client's rules from the database (blocking) and caches them.
+    fn fetch(&self, username: Option<&str>, clientid: &str) -> Result<Arc<Vec<Rule>>, DbError> {
         let rules = Arc::new(self.load(username, clientid)?);
-        let mut cache = self.cache.lock();
-        if cache.len() >= CACHE_MAX {
-            cache.clear();
+        if !self.cache_ttl.is_zero() {
+            let mut cache = self.cache.lock();
+            if cache.len() >= CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(
+                (username.map(str::to_string), clientid.to_string()),
+                (Instant::now(), rules.clone()),
+            );
         }
-        cache.insert(key, (Instant::now(), rules.clone()));
         Ok(rules)
     }
 
-    /// The hook's logic over plain values: the decision for this check.
+    /// The hook's logic over plain values: the decision for this check (a cache miss
+    /// queries the database on the calling thread).
     pub fn check(
         &self,
         username: Option<&str>,
@@ -258,7 +269,49 @@ impl Acl {
         pubsub: PubSub,
         topic: &str,
     ) -> AclDecision {
-        let rules = match self.rules(username, clientid) {
+        let rules = match self.cached(username, clientid) {
+            Some(r) => Ok(r),
+            None => self.fetch(username, clientid),
+        };
+        self.decide(rules, username, clientid, pubsub, topic)
+    }
+
+    /// The hook's logic as the `async fn` hook runs it: a cache hit decides at once
+    /// (ready on the first poll, nothing awaited); a miss awaits the query on the
+    /// runtime's blocking pool, never on a BEAM scheduler.
+    pub async fn check_async(
+        self: &Arc<Self>,
+        username: Option<&str>,
+        clientid: &str,
+        pubsub: PubSub,
+        topic: &str,
+    ) -> AclDecision {
+        let rules = match self.cached(username, clientid) {
+            Some(r) => Ok(r),
+            None => {
+                let (me, u, c) = (
+                    self.clone(),
+                    username.map(str::to_string),
+                    clientid.to_string(),
+                );
+                emqx_rust_hook::rt::runtime()
+                    .spawn_blocking(move || me.fetch(u.as_deref(), &c))
+                    .await
+                    .unwrap_or_else(|e| Err(DbError(format!("the query task failed: {e}"))))
+            }
+        };
+        self.decide(rules, username, clientid, pubsub, topic)
+    }
+
+    fn decide(
+        &self,
+        rules: Result<Arc<Vec<Rule>>, DbError>,
+        username: Option<&str>,
+        clientid: &str,
+        pubsub: PubSub,
+        topic: &str,
+    ) -> AclDecision {
+        let rules = match rules {
             Ok(r) => r,
             Err(e) => {
                 self.stats.errors.fetch_add(1, Relaxed);
@@ -504,6 +557,55 @@ mod tests {
         assert_eq!(decide(&rules[..2], Some("bob"), "c", P, "other"), None);
         assert!(Rule::parse("maybe", "publish", "t").is_err());
         assert!(Rule::parse("allow", "read", "t").is_err());
+    }
+
+    #[test]
+    fn async_check_awaits_a_miss_and_answers_a_hit_at_once() {
+        let dir = std::env::temp_dir().join(format!("emqx_jobs_acl_async_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let b = Backend::Sqlite {
+            path: dir.join("acl.db"),
+        };
+        let mut c = b.open().unwrap();
+        c.script(schema()).unwrap();
+        c.execute(
+            "INSERT INTO mqtt_acl (ord, permission, action, topic) VALUES (1, 'allow', 'publish', 'u/%u/#')",
+            &[],
+        )
+        .unwrap();
+        let acl = Arc::new(Acl::new(b, 2, NoMatch::Deny, Duration::from_secs(60)));
+        let u = Some("bob");
+        assert!(crate::auth::tests::poll_once(acl.check_async(u, "c", P, "u/bob/1")).is_none());
+        let rt = emqx_rust_hook::rt::runtime();
+        assert_eq!(
+            rt.block_on(acl.check_async(u, "c", P, "u/bob/1")),
+            AclDecision::Allow
+        );
+        // Cached: ready on the first poll, for any topic of that client.
+        assert_eq!(
+            crate::auth::tests::poll_once(acl.check_async(u, "c", P, "u/bob/2")),
+            Some(AclDecision::Allow)
+        );
+        assert_eq!(
+            crate::auth::tests::poll_once(acl.check_async(u, "c", P, "u/eve/2")),
+            Some(AclDecision::Deny)
+        );
+        // A database that fails: denied, counted.
+        let broken = Arc::new(Acl::new(
+            Backend::Sqlite {
+                path: dir.join("missing/dir/acl.db"),
+            },
+            1,
+            NoMatch::Allow,
+            Duration::from_secs(60),
+        ));
+        assert_eq!(
+            rt.block_on(broken.check_async(u, "c", P, "t")),
+            AclDecision::Deny
+        );
+        assert_eq!(broken.stats.errors.load(Relaxed), 1);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Job 2, password authentication (`client.authenticate`, pool mode: the query and the
-//! hash run on the SDK's worker threads, never on a BEAM scheduler; bcrypt included).
+//! Job 2, password authentication (`client.authenticate`, an `async fn` hook: a decision
+//! that needs neither the database nor a slow hash, e.g. a cache hit, returns at once on
+//! the caller's scheduler; otherwise the query and the hash run on the SDK runtime's
+//! blocking pool, never on a BEAM scheduler; bcrypt included).
 //!
 //! The users table (created with `init.create_tables = on`):
 //!
@@ -40,6 +42,7 @@ use parking_lot::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
@@ -257,14 +260,71 @@ impl Auth {
         }))
     }
 
-    /// Checks a login (the hook's logic, over plain values).
+    /// Checks a login (the hook's logic, over plain values), on the calling thread: a
+    /// cache miss queries the database and runs the hash here.
     pub fn check(
         &self,
         username: Option<&str>,
         clientid: &str,
         password: Option<&[u8]>,
     ) -> Outcome {
-        let outcome = self.check_inner(username, clientid, password);
+        self.step(username, clientid, password, true)
+            .unwrap_or(Outcome::Error)
+    }
+
+    /// The decision when it needs neither the database nor a slow hash (no username,
+    /// a cached user, a cache hit of the verified password), else `None`.
+    pub fn check_now(
+        &self,
+        username: Option<&str>,
+        clientid: &str,
+        password: Option<&[u8]>,
+    ) -> Option<Outcome> {
+        self.step(username, clientid, password, false)
+    }
+
+    /// The hook's logic as the `async fn` hook runs it: what [`Auth::check_now`] decides
+    /// returns at once (ready on the first poll, nothing awaited); the rest awaits
+    /// [`Auth::check`] on the SDK runtime's blocking pool (the query, and bcrypt or
+    /// PBKDF2 within `init.auth_hash_threads`), never on a BEAM scheduler.
+    pub async fn check_async(
+        self: &Arc<Self>,
+        username: Option<&str>,
+        clientid: &str,
+        password: Option<&[u8]>,
+    ) -> Outcome {
+        if let Some(o) = self.check_now(username, clientid, password) {
+            return o;
+        }
+        let me = self.clone();
+        let (u, c) = (username.map(str::to_string), clientid.to_string());
+        let p = password.map(<[u8]>::to_vec);
+        match emqx_rust_hook::rt::runtime()
+            .spawn_blocking(move || me.check(u.as_deref(), &c, p.as_deref()))
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!("auth: the check task failed: {e}");
+                self.stats.errors.fetch_add(1, Relaxed);
+                Outcome::Error
+            }
+        }
+    }
+
+    /// One check; with `blocking` off, `None` where the database or a slow hash is needed.
+    fn step(
+        &self,
+        username: Option<&str>,
+        clientid: &str,
+        password: Option<&[u8]>,
+        blocking: bool,
+    ) -> Option<Outcome> {
+        let mut hit = false;
+        let outcome = self.check_inner(username, clientid, password, blocking, &mut hit)?;
+        if hit {
+            self.stats.cache_hits.fetch_add(1, Relaxed);
+        }
         let counter = match outcome {
             Outcome::Allow | Outcome::Superuser => &self.stats.allowed,
             Outcome::BadPassword | Outcome::WrongClient => &self.stats.denied,
@@ -272,7 +332,7 @@ impl Auth {
             Outcome::Error => &self.stats.errors,
         };
         counter.fetch_add(1, Relaxed);
-        outcome
+        Some(outcome)
     }
 
     fn check_inner(
@@ -280,9 +340,11 @@ impl Auth {
         username: Option<&str>,
         clientid: &str,
         password: Option<&[u8]>,
-    ) -> Outcome {
+        blocking: bool,
+        hit: &mut bool,
+    ) -> Option<Outcome> {
         let Some(username) = username.filter(|u| !u.is_empty()) else {
-            return Outcome::Unknown;
+            return Some(Outcome::Unknown);
         };
         let caching = !self.cache_ttl.is_zero();
         let fp = caching.then(|| self.fingerprint(clientid, password.unwrap_or_default()));
@@ -293,14 +355,14 @@ impl Auth {
                 .get(username)
                 .filter(|c| c.at.elapsed() < self.cache_ttl)
             {
-                self.stats.cache_hits.fetch_add(1, Relaxed);
+                *hit = true;
                 if let (Some(v), Some(fp), Some(u)) = (&c.verified, &fp, &c.user) {
                     if bool::from(v.ct_eq(fp)) && password.is_some() {
-                        return if u.superuser {
+                        return Some(if u.superuser {
                             Outcome::Superuser
                         } else {
                             Outcome::Allow
-                        };
+                        });
                     }
                 }
                 user = Some(c.user.clone());
@@ -308,6 +370,7 @@ impl Auth {
         }
         let user = match user {
             Some(u) => u,
+            None if !blocking => return None,
             None => match self.load(username) {
                 Ok(u) => {
                     if caching {
@@ -331,19 +394,22 @@ impl Auth {
                         "auth: user lookup failed on {}: {e}",
                         self.pool.backend().label()
                     );
-                    return Outcome::Error;
+                    return Some(Outcome::Error);
                 }
             },
         };
         let Some(user) = user else {
-            return Outcome::Unknown;
+            return Some(Outcome::Unknown);
         };
         if user.clientid.as_deref().is_some_and(|c| c != clientid) {
-            return Outcome::WrongClient;
+            return Some(Outcome::WrongClient);
         }
         let Some(password) = password else {
-            return Outcome::BadPassword;
+            return Some(Outcome::BadPassword);
         };
+        if self.hash.is_slow() && !blocking {
+            return None;
+        }
         let ok = if self.hash.is_slow() {
             self.slow
                 .run(|| self.hash.verify(password, &user.hash, &user.salt))
@@ -351,18 +417,18 @@ impl Auth {
             self.hash.verify(password, &user.hash, &user.salt)
         };
         if !ok {
-            return Outcome::BadPassword;
+            return Some(Outcome::BadPassword);
         }
         if let Some(fp) = fp {
             if let Some(c) = self.cache.lock().get_mut(username) {
                 c.verified = Some(fp);
             }
         }
-        if user.superuser {
+        Some(if user.superuser {
             Outcome::Superuser
         } else {
             Outcome::Allow
-        }
+        })
     }
 
     /// The hook's decision for an outcome.
@@ -413,7 +479,7 @@ impl Auth {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn backend(name: &str) -> (Backend, std::path::PathBuf) {
@@ -561,6 +627,76 @@ mod tests {
         assert_eq!(
             ignore.decision(Outcome::Error),
             AuthDecision::Deny(AuthDenyReason::NotAuthorized)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Polls `f` once with a no-op waker: `Some` when it was ready.
+    pub(crate) fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
+        let mut f = std::pin::pin!(f);
+        struct Noop;
+        impl std::task::Wake for Noop {
+            fn wake(self: Arc<Self>) {}
+        }
+        let waker = std::task::Waker::from(Arc::new(Noop));
+        let mut cx = std::task::Context::from_waker(&waker);
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        }
+    }
+
+    #[test]
+    fn async_check_is_ready_at_once_only_without_database_or_slow_hash() {
+        let (b, dir) = backend("async");
+        let kind = HashKind::Bcrypt;
+        add_user(&b, kind, "alice", "pw", "", true, None);
+        add_user(&b, kind, "bob", "pw", "", false, Some("bob-1"));
+        let a = Arc::new(Auth::new(
+            b.clone(),
+            kind,
+            Fallback::Ignore,
+            Duration::from_secs(60),
+        ));
+        // No username: decided at once. A user not yet read: pending (the query and
+        // bcrypt run on the runtime's blocking pool).
+        assert_eq!(
+            poll_once(a.check_async(None, "c1", Some(b"pw"))),
+            Some(Outcome::Unknown)
+        );
+        // (A future polled once and dropped leaves its blocking task running: "carol" is
+        // used for that only, so the task cannot race the cache entries checked below.)
+        add_user(&b, kind, "carol", "pw", "", false, None);
+        assert_eq!(a.check_now(Some("alice"), "c1", Some(b"pw")), None);
+        assert!(poll_once(a.check_async(Some("carol"), "c1", Some(b"pw"))).is_none());
+        let rt = emqx_rust_hook::rt::runtime();
+        assert_eq!(
+            rt.block_on(a.check_async(Some("alice"), "c1", Some(b"pw"))),
+            Outcome::Superuser
+        );
+        // Verified once: a hit, ready on the first poll, even with the row gone.
+        b.open()
+            .unwrap()
+            .script("DELETE FROM mqtt_user WHERE username = 'alice'")
+            .unwrap();
+        assert_eq!(
+            poll_once(a.check_async(Some("alice"), "c1", Some(b"pw"))),
+            Some(Outcome::Superuser)
+        );
+        // A wrong password against a cached row needs bcrypt: pending, then refused.
+        assert!(poll_once(a.check_async(Some("alice"), "c1", Some(b"no"))).is_none());
+        assert_eq!(
+            rt.block_on(a.check_async(Some("alice"), "c1", Some(b"no"))),
+            Outcome::BadPassword
+        );
+        // A cached row bound to another client id is refused without a hash.
+        assert_eq!(
+            rt.block_on(a.check_async(Some("bob"), "bob-1", Some(b"pw"))),
+            Outcome::Allow
+        );
+        assert_eq!(
+            poll_once(a.check_async(Some("bob"), "bob-2", Some(b"pw"))),
+            Some(Outcome::WrongClient)
         );
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -5,18 +5,19 @@
 //! | Job | Module | Hooks | Enabled by |
 //! |---|---|---|---|
 //! | connection log | `conn_log.rs` | `client.connected`, `client.disconnected` (inline: a push into a bounded buffer) | `init.conn_log = on` |
-//! | password authentication | `auth.rs`, `password.rs` | `client.authenticate` (`#[hook(pool)]`) | `init.auth = on` |
-//! | ACL rules | `acl.rs` | `client.check_acl` (`#[hook(pool)]`) | `init.acl = on` |
+//! | password authentication | `auth.rs`, `password.rs` | `client.authenticate` (`async fn`) | `init.auth = on` |
+//! | ACL rules | `acl.rs` | `client.check_acl` (`async fn`) | `init.acl = on` |
 //! | message storage | `store.rs` | `message.publish`, `message.acked` (inline: a push) | `init.store = on` |
 //!
-//! They share `db.rs` (SQLite or PostgreSQL), `pool.rs` (connections for the pool-mode
+//! They share `db.rs` (SQLite or PostgreSQL), `pool.rs` (connections for the deciding
 //! jobs), `writer.rs` (the batching writer of the log and the store) and `settings.rs`.
 //! The hooks of a job that is off return at once (no opinion). Every job reports its
 //! state in `emqx_ctl rust_hook status`.
 //!
-//! The database calls are synchronous: the deciding hooks run on the SDK's worker pool
-//! (never on a BEAM scheduler), the notifications only push into a buffer. With `async
-//! fn` hooks, `Pool::with` and the writer's `WriteFn` are the two places to turn async.
+//! The database calls are synchronous: the deciding hooks are `async fn`s that answer a
+//! cache hit at once (ready on the first poll, an inline hook's cost) and await a miss's
+//! query and hash on the SDK runtime's blocking pool (`rt::runtime().spawn_blocking`),
+//! never on a BEAM scheduler; the notifications only push into a buffer.
 
 pub mod acl;
 pub mod auth;
@@ -33,14 +34,15 @@ use crate::db::Backend;
 use crate::store::{Acked, Store, Stored};
 use crate::writer::{Writer, WriterOptions};
 use emqx_rust_hook::prelude::*;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::info;
 
 /// The library: each job, when enabled.
 pub struct Jobs {
     conn_log: Option<ConnLog>,
-    auth: Option<auth::Auth>,
-    acl: Option<acl::Acl>,
+    auth: Option<Arc<auth::Auth>>,
+    acl: Option<Arc<acl::Acl>>,
     store: Option<Store>,
 }
 
@@ -150,22 +152,22 @@ impl Jobs {
         }))
     }
 
-    fn start_auth(config: &Config) -> Result<Option<auth::Auth>, InitError> {
+    fn start_auth(config: &Config) -> Result<Option<Arc<auth::Auth>>, InitError> {
         if !settings::switch(config, "auth", false)? {
             return Ok(None);
         }
         let backend = Backend::from_config(config, "auth")?;
         create_tables(config, &backend, "auth", auth::schema())?;
-        auth::Auth::from_config(config, backend).map(Some)
+        auth::Auth::from_config(config, backend).map(|a| Some(Arc::new(a)))
     }
 
-    fn start_acl(config: &Config) -> Result<Option<acl::Acl>, InitError> {
+    fn start_acl(config: &Config) -> Result<Option<Arc<acl::Acl>>, InitError> {
         if !settings::switch(config, "acl", false)? {
             return Ok(None);
         }
         let backend = Backend::from_config(config, "acl")?;
         create_tables(config, &backend, "acl", acl::schema())?;
-        acl::Acl::from_config(config, backend).map(Some)
+        acl::Acl::from_config(config, backend).map(|a| Some(Arc::new(a)))
     }
 }
 
@@ -277,28 +279,33 @@ impl Hooks for Jobs {
         });
     }
 
-    // A database query and a slow hash: on the pool from the first call, never on a
-    // scheduler (the default, `auto`, would start inline).
-    #[hook(pool)]
-    fn client_authenticate(&self, client: &ClientInfo, _result: AuthResult) -> AuthDecision {
+    // A cache hit (or a decision needing no database) is ready on the first poll, on
+    // the client's scheduler; a miss awaits the query and the (slow) hash on the SDK
+    // runtime's blocking pool, never on a scheduler.
+    async fn client_authenticate(
+        &self,
+        client: &ClientInfo<'_>,
+        _result: AuthResult,
+    ) -> AuthDecision {
         let Some(auth) = &self.auth else {
             return AuthDecision::Abstain;
         };
         let username = text(client.username());
         let clientid = client.clientid().to_string_lossy();
         let password = client.password();
-        let outcome = auth.check(
-            username.as_deref(),
-            &clientid,
-            password.as_ref().map(|p| p.expose()),
-        );
+        let outcome = auth
+            .check_async(
+                username.as_deref(),
+                &clientid,
+                password.as_ref().map(|p| p.expose()),
+            )
+            .await;
         auth.decision(outcome)
     }
 
-    #[hook(pool)]
-    fn client_check_acl(
+    async fn client_check_acl(
         &self,
-        client: &ClientInfo,
+        client: &ClientInfo<'_>,
         pubsub: PubSub,
         topic: &str,
         _result: AclResult,
@@ -307,12 +314,13 @@ impl Hooks for Jobs {
             return AclDecision::Abstain;
         };
         let username = text(client.username());
-        acl.check(
+        acl.check_async(
             username.as_deref(),
             &client.clientid().to_string_lossy(),
             pubsub,
             topic,
         )
+        .await
     }
 
     #[hook(inline)]
