@@ -262,3 +262,16 @@ fn config_defaults_are_the_plugins() {
     assert!(hrl.contains("-define(DEFAULT_LATENCY_SAMPLE,"));
     assert_eq!(hrl.matches("-define(DEFAULT_").count(), 9);
 }
+
+#[test]
+fn a_built_password_never_shows_in_debug() {
+    let builder = ClientInfo::builder().password("hunter2-pw");
+    let c = builder.clone().build();
+    assert!(c.password().unwrap().matches(b"hunter2-pw"));
+    for text in [format!("{builder:?}"), format!("{c:?}")] {
+        assert!(!text.contains("hunter2"), "{text}");
+        // Nor as the byte list a derived Debug of the bytes would print.
+        assert!(!text.contains("104, 117, 110"), "{text}");
+        assert!(text.contains("redacted"), "{text}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Builders of [`ClientInfo`] and [`ConnInfo`].
 
 use super::leak;
-use crate::types::owned::{ClientInfoData, ConnInfoData, PeerCertData};
+use crate::types::owned::{ClientInfoData, ConnInfoData, PeerCertData, SecretBytes};
 use crate::types::{ClientInfo, ConnInfo, ConnackReason, PeerCert, Properties, Protocol};
 use crate::types::{SockType, Zone};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -74,7 +74,7 @@ impl ClientInfoBuilder {
     /// ```
     pub fn authenticating(mut self) -> Self {
         if self.data.password.is_none() {
-            self.data.password = Some(b"secret".to_vec());
+            self.data.password = Some(SecretBytes(b"secret".to_vec()));
         }
         self.data.anonymous = None;
         self.data.auth_result = None;
@@ -119,7 +119,7 @@ impl ClientInfoBuilder {
 
     /// `password` (in a real broker, only `client.authenticate` has one).
     pub fn password<'s>(mut self, password: impl Into<Option<&'s str>>) -> Self {
-        self.data.password = bytes(password.into());
+        self.data.password = bytes(password.into()).map(SecretBytes);
         self
     }
 

@@ -40,6 +40,23 @@ pub(crate) enum PeerCertData {
     Other,
 }
 
+/// A built password: its `Debug` never shows the bytes (so neither does a builder's).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct SecretBytes(pub Vec<u8>);
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::ops::Deref for SecretBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// The fields of a built `ClientInfo`.
 #[derive(Clone, Debug)]
 pub(crate) struct ClientInfoData {
@@ -49,7 +66,7 @@ pub(crate) struct ClientInfoData {
     pub sockport: Option<u16>,
     pub clientid: Vec<u8>,
     pub username: Option<Vec<u8>>,
-    pub password: Option<Vec<u8>>,
+    pub password: Option<SecretBytes>,
     pub mountpoint: Option<Vec<u8>>,
     pub is_bridge: bool,
     pub is_superuser: bool,
