@@ -101,11 +101,15 @@ bench-storage: build
 ## The real EMQX 4.2 broker saturated by MQTT clients, every hook configuration side by
 ## side in one run (no hooks, Erlang hooks, the 19-hook Rust library in several modes,
 ## async, the Python SDK when a Python 3.10 exists): bench/broker-results.json and .md.
+## EMQX=4.4 (or BENCH_EMQX=4.4): the EMQX 4.4 broker, with the gRPC emqx_exhook and a
+## Python and a Rust (bench/exhook-server) HookProvider beside the library:
+## bench/broker-results-4.4.json and .md.
 ## BENCH_ROUNDS, BENCH_SECS... (see BENCHMARKS.md). Broker: as for `make test-broker`.
 bench-broker: plugin
 	$(CARGO) build --release -p bench_all_hooks --examples
 	$(CARGO) build --release -p broker-tests --bin bench-broker
-	target/release/bench-broker
+	$(CARGO) build --release -p exhook-bench-server
+	BENCH_EMQX=$(if $(EMQX),$(EMQX),$${BENCH_EMQX:-4.2}) target/release/bench-broker
 
 ## The plugin as EMQX loads it, with the example library: _build/plugin/emqx_rust_hook/
 ## (copy it to <emqx>/plugins/, and etc/emqx_rust_hook.conf to <emqx>/etc/plugins/).

@@ -1,8 +1,10 @@
 //! The configurations `make bench-broker` compares, and how each is put on (and taken
 //! off) the one running broker.
 
-use broker_tests::broker::{repo_root, Broker};
+use crate::exhook::{Provider, Server};
+use broker_tests::broker::{repo_root, Broker, Version};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The 19 hook methods, for `exhook.drivers.rust.mode.<hook>` overrides.
 const FOLDS: [&str; 8] = [
@@ -38,8 +40,11 @@ pub enum Kind {
     Erlang,
     /// The plugin with `lib` and these extra conf lines.
     Rust { lib: PathBuf, conf: Vec<String> },
-    /// The stock `emqx_extension_hook` with the Python SDK.
+    /// The stock `emqx_extension_hook` with the Python SDK (EMQX 4.2).
     Python,
+    /// EMQX 4.4's gRPC `emqx_exhook` with a HookProvider server on this port, whose
+    /// OS process is `pid`.
+    Exhook { port: u16, pid: u32 },
 }
 
 /// One configuration: a name for the tables, what it loads, or why it cannot run.
@@ -98,12 +103,45 @@ fn async_lib() -> (PathBuf, Option<String>) {
     )
 }
 
-/// Every configuration, in the order of the first round.
-pub fn all(python: &Result<PathBuf, String>) -> Vec<Config> {
+/// An `exhook_*` configuration for `provider`'s server (or why it did not start).
+fn exhook(
+    name: &'static str,
+    what: &'static str,
+    provider: Provider,
+    servers: &[(Provider, Result<Server, String>)],
+) -> Config {
+    let server = servers.iter().find(|(p, _)| *p == provider).map(|(_, s)| s);
+    let (kind, unavailable) = match server {
+        Some(Ok(s)) => (
+            Kind::Exhook {
+                port: s.port,
+                pid: s.pid(),
+            },
+            None,
+        ),
+        Some(Err(why)) => (Kind::None, Some(why.clone())),
+        None => (Kind::None, Some("no HookProvider server".into())),
+    };
+    Config {
+        name,
+        what,
+        kind,
+        unavailable,
+    }
+}
+
+/// Every configuration for a broker of version `v`, in the order of the first round:
+/// the Python SDK through `emqx_extension_hook` on 4.2 only, `emqx_exhook` with the
+/// `servers` on 4.4 only.
+pub fn all(
+    v: Version,
+    python: &Result<PathBuf, String>,
+    servers: &[(Provider, Result<Server, String>)],
+) -> Vec<Config> {
     let (all19, why19) = lib("target/release/libbench_all_hooks.so");
     let (publ, why_pub) = lib("target/release/examples/libbench_publish_pool.so");
     let (asy, why_async) = async_lib();
-    vec![
+    let mut cfgs = vec![
         Config {
             name: "none",
             what: "no hooks",
@@ -170,13 +208,30 @@ pub fn all(python: &Result<PathBuf, String>) -> Vec<Config> {
             },
             unavailable: why_async,
         },
-        Config {
+    ];
+    match v {
+        Version::V4_2 => cfgs.push(Config {
             name: "python",
             what: "emqx_extension_hook 4.2.13 + Python SDK (client.* and session.* hooks only)",
             kind: Kind::Python,
             unavailable: python.as_ref().err().cloned(),
-        },
-    ]
+        }),
+        Version::V4_4 => {
+            cfgs.push(exhook(
+                "exhook_python",
+                "emqx_exhook 4.4.7 (gRPC) + the kit's reference Python HookProvider (grpcio), same 19 hooks and decisions",
+                Provider::Python,
+                servers,
+            ));
+            cfgs.push(exhook(
+                "exhook_rust",
+                "emqx_exhook 4.4.7 (gRPC) + a Rust HookProvider (tonic, bench/exhook-server), same 19 hooks and decisions",
+                Provider::Rust,
+                servers,
+            ));
+        }
+    }
+    cfgs
 }
 
 /// Puts `c` on the broker (the previous configuration was taken off).
@@ -186,7 +241,7 @@ pub fn apply(b: &Broker, c: &Config, python_dir: &Path) {
         Kind::Erlang => assert_eq!(b.eval("rust_hook_bench_erl:add()."), "ok"),
         Kind::Rust { lib, conf } => {
             // A library in priv/ under its own name; a new name per library.
-            let priv_dir = b.root.join("plugins/emqx_rust_hook/priv");
+            let priv_dir = b.plugin_dir().join("priv");
             let dest = priv_dir.join(lib.file_name().unwrap());
             if !dest.exists() {
                 std::fs::copy(lib, &dest).expect("copy library");
@@ -218,6 +273,33 @@ pub fn apply(b: &Broker, c: &Config, python_dir: &Path) {
                 out.text
             );
         }
+        Kind::Exhook { port, .. } => {
+            // The release's file with our server instead of `default`.
+            let conf = format!(
+                "exhook.server.bench.url = http://127.0.0.1:{port}\n\
+                 exhook.request_timeout = 5s\n"
+            );
+            std::fs::write(b.root.join("etc/plugins/emqx_exhook.conf"), conf).unwrap();
+            let out = b.ctl(&["plugins", "load", "emqx_exhook"]);
+            assert!(
+                out.text.contains("loaded successfully"),
+                "load emqx_exhook: {}",
+                out.text
+            );
+            // Measure only once the server is attached, with its hooks.
+            let t0 = Instant::now();
+            loop {
+                let list = b.ctl(&["exhook", "server", "list"]).text;
+                if list.contains("name=bench") && list.contains("active=true") {
+                    break;
+                }
+                if t0.elapsed() > Duration::from_secs(20) {
+                    b.ctl(&["plugins", "unload", "emqx_exhook"]);
+                    panic!("emqx_exhook: server not active after 20 s: {list}");
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
     }
 }
 
@@ -239,6 +321,14 @@ pub fn remove(b: &Broker, c: &Config) {
             assert!(
                 out.text.contains("unloaded successfully"),
                 "unload python: {}",
+                out.text
+            );
+        }
+        Kind::Exhook { .. } => {
+            let out = b.ctl(&["plugins", "unload", "emqx_exhook"]);
+            assert!(
+                out.text.contains("unloaded successfully"),
+                "unload emqx_exhook: {}",
                 out.text
             );
         }

@@ -91,6 +91,8 @@ pub struct Measured {
     pub load_cpu: f64,
     /// The broker's CPU use per group of threads (see `CpuClock::threads`).
     pub threads: Vec<(&'static str, f64)>,
+    /// The CPU use of the HookProvider server (exhook configurations).
+    pub provider_cpu: Option<f64>,
 }
 
 /// Counts measured during the timed window.
@@ -118,16 +120,24 @@ impl Window {
     }
 
     /// Warm-up, then the timed window; returns events per second, the errors seen and
-    /// the broker's CPU use in the window (1.0 = one core).
-    async fn run(&self, warmup: Duration, secs: Duration, cpu: &CpuClock) -> Measured {
+    /// the CPU use in the window (1.0 = one core) of the broker and of the `provider`.
+    async fn run(
+        &self,
+        warmup: Duration,
+        secs: Duration,
+        cpu: &CpuClock,
+        provider: Option<&CpuClock>,
+    ) -> Measured {
         tokio::time::sleep(warmup).await;
         let me = CpuClock::new(std::process::id());
         self.measuring.store(true, Ordering::Relaxed);
         let (t0, c0, m0, g0) = (Instant::now(), cpu.now(), me.now(), cpu.threads());
+        let p0 = provider.map(CpuClock::now);
         tokio::time::sleep(secs).await;
         self.measuring.store(false, Ordering::Relaxed);
         let n = self.count.load(Ordering::Relaxed);
         let (wall, used, mine) = (t0.elapsed().as_secs_f64(), cpu.now() - c0, me.now() - m0);
+        let provider_cpu = provider.zip(p0).map(|(p, p0)| (p.now() - p0) / wall);
         let threads = cpu
             .threads()
             .into_iter()
@@ -141,6 +151,7 @@ impl Window {
             broker_cpu: used / wall,
             load_cpu: mine / wall,
             threads,
+            provider_cpu,
         }
     }
 }
@@ -173,6 +184,7 @@ pub async fn publish(
     warmup: Duration,
     secs: Duration,
     cpu: &CpuClock,
+    provider: Option<&CpuClock>,
 ) -> Measured {
     let w = Window::new();
     let mut tasks = Vec::new();
@@ -220,7 +232,7 @@ pub async fn publish(
             bye.abort();
         }));
     }
-    let r = w.run(warmup, secs, cpu).await;
+    let r = w.run(warmup, secs, cpu, provider).await;
     for t in tasks {
         let _ = t.await;
     }
@@ -236,6 +248,7 @@ pub async fn cycles(
     warmup: Duration,
     secs: Duration,
     cpu: &CpuClock,
+    provider: Option<&CpuClock>,
 ) -> Measured {
     let w = Window::new();
     let seq = Arc::new(AtomicU64::new(0));
@@ -265,7 +278,7 @@ pub async fn cycles(
             }
         }));
     }
-    let r = w.run(warmup, secs, cpu).await;
+    let r = w.run(warmup, secs, cpu, provider).await;
     for t in tasks {
         let _ = t.await;
     }

@@ -1,22 +1,26 @@
-//! `make bench-broker`: the real EMQX 4.2 broker, saturated by MQTT clients (rumqttc),
-//! with every hook configuration side by side in one run: no hooks, the same decisions
-//! as pure-Erlang hooks, the 19-hook Rust library in several modes, async hook methods
-//! (when built), and the stock `emqx_extension_hook` with the Python SDK (when a Python
-//! 3.10 exists). The configurations alternate over several rounds (each round in a
-//! different order); the medians and their spread go to stdout,
-//! `bench/broker-results.json` and `bench/broker-results.md`. See BENCHMARKS.md.
+//! `make bench-broker`: the real EMQX 4.2 (or 4.4) broker, saturated by MQTT clients
+//! (rumqttc), with every hook configuration side by side in one run: no hooks, the same
+//! decisions as pure-Erlang hooks, the 19-hook Rust library in several modes, async hook
+//! methods (when built), and the stock way from another language: on 4.2
+//! `emqx_extension_hook` with the Python SDK (when a Python 3.10 exists), on 4.4 the gRPC
+//! `emqx_exhook` with a Python (grpcio) and a Rust (tonic) HookProvider. The
+//! configurations alternate over several rounds (each round in a different order); the
+//! medians and their spread go to stdout, `bench/broker-results.json` and
+//! `bench/broker-results.md` (4.4: `bench/broker-results-4.4.*`). See BENCHMARKS.md.
 //!
-//! Settings (environment): `BENCH_ROUNDS` (3), `BENCH_SECS` per workload (4),
+//! Settings (environment): `BENCH_EMQX` (`4.2` or `4.4`; the broker as
+//! `tests/broker/emqx-home.sh` finds it), `BENCH_ROUNDS` (3), `BENCH_SECS` per workload (4),
 //! `BENCH_WARMUP` s (1), `BENCH_PUBLISHERS` (8), `BENCH_CYCLERS` (16), `BENCH_PERCALL_N`
 //! calls per hook (20000), `BENCH_CONFIGS` (comma-separated names; default all),
 //! `BENCH_PYTHON310` (a python3.10), `BENCH_ASYNC_LIB` (the async library's .so).
 
 mod configs;
+mod exhook;
 mod load;
 mod python;
 mod report;
 
-use broker_tests::broker::{repo_root, Broker, Setup};
+use broker_tests::broker::{repo_root, Broker, Setup, Version};
 use configs::Config;
 use report::{Sample, Samples};
 use std::collections::BTreeMap;
@@ -39,22 +43,35 @@ pub struct Settings {
     pub percall_n: u64,
 }
 
-/// `tests/broker/emqx-home.sh`: `$EMQX_HOME`, or the EMQX 4.2.14 kit beside the
-/// repository built once into the cache.
-fn emqx_home() -> Result<String, String> {
+/// `tests/broker/emqx-home.sh VERSION`: `$EMQX_HOME` (4.2) or `$EMQX44_HOME` (4.4), or
+/// the EMQX kit of that version beside the repository built once into the cache.
+fn emqx_home(version: &str) -> Result<String, String> {
     let script = repo_root().join("tests/broker/emqx-home.sh");
     let out = std::process::Command::new(&script)
+        .arg(version)
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("{}: {e}", script.display()))?;
     if !out.status.success() {
-        return Err("no EMQX broker (see above); set EMQX_HOME to an EMQX 4.2 release".into());
+        return Err(format!(
+            "no EMQX {version} broker (see above); set {} to an EMQX {version} release",
+            if version == "4.4" {
+                "EMQX44_HOME"
+            } else {
+                "EMQX_HOME"
+            }
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn main() {
-    let home = match emqx_home() {
+    let version = std::env::var("BENCH_EMQX").unwrap_or_else(|_| "4.2".into());
+    if version != "4.2" && version != "4.4" {
+        eprintln!("bench-broker: BENCH_EMQX={version}: 4.2 or 4.4");
+        std::process::exit(2);
+    }
+    let home = match emqx_home(&version) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("bench-broker: {e}");
@@ -70,7 +87,28 @@ fn main() {
         cyclers: env_num("BENCH_CYCLERS", 16).max(1) as usize,
         percall_n: env_num("BENCH_PERCALL_N", 20000).max(100),
     };
-    let python = python::setup();
+    let v = Version::of_home(std::path::Path::new(&home));
+    let python = match v {
+        Version::V4_2 => python::setup(),
+        Version::V4_4 => Err("emqx_extension_hook is an EMQX 4.2 plugin".into()),
+    };
+    // The HookProviders of the exhook configurations, up for the whole run (4.4).
+    let servers: Vec<(exhook::Provider, Result<exhook::Server, String>)> = match v {
+        Version::V4_2 => Vec::new(),
+        Version::V4_4 => {
+            let proto = exhook::proto(std::path::Path::new(&home));
+            [exhook::Provider::Python, exhook::Provider::Rust]
+                .into_iter()
+                .map(|p| {
+                    let server = match &proto {
+                        Some(proto) => exhook::start(p, proto),
+                        None => Err(format!("{home} has no emqx_exhook proto")),
+                    };
+                    (p, server)
+                })
+                .collect()
+        }
+    };
     let python_dir = repo_root().join("bench/broker/python");
     if let Ok(py) = &python {
         // `bin/emqx start` puts it first on the node's PATH for the python3 driver.
@@ -79,7 +117,7 @@ fn main() {
     let wanted: Option<Vec<String>> = std::env::var("BENCH_CONFIGS")
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
-    let mut cfgs: Vec<Config> = configs::all(&python)
+    let mut cfgs: Vec<Config> = configs::all(v, &python, &servers)
         .into_iter()
         .filter(|c| {
             wanted
@@ -162,14 +200,26 @@ fn main() {
             let c = runnable[(k + round) % n];
             configs::apply(&broker, c, &python_dir);
             let cpu = load::CpuClock::new(beam_pid);
+            let provider = match c.kind {
+                configs::Kind::Exhook { pid, .. } => Some(load::CpuClock::new(pid)),
+                _ => None,
+            };
             let p = rt.block_on(load::publish(
                 broker.mqtt_port,
                 s.publishers,
                 warm,
                 secs,
                 &cpu,
+                provider.as_ref(),
             ));
-            let y = rt.block_on(load::cycles(broker.mqtt_port, s.cyclers, warm, secs, &cpu));
+            let y = rt.block_on(load::cycles(
+                broker.mqtt_port,
+                s.cyclers,
+                warm,
+                secs,
+                &cpu,
+                provider.as_ref(),
+            ));
             let file = broker.root.join("percall.txt");
             broker.eval(&format!(
                 "rust_hook_bench_erl:percall({}, \"{}\").",
@@ -234,6 +284,25 @@ fn main() {
             let per = |m: &load::Measured| m.broker_cpu * 1e6 / m.rate.max(1.0);
             push(&mut samples, "publish cpu".into(), Sample::one(per(&p)));
             push(&mut samples, "cycles cpu".into(), Sample::one(per(&y)));
+            // An exhook configuration's HookProvider: the CPU it adds beside the broker.
+            if let (Some(pc), Some(yc)) = (p.provider_cpu, y.provider_cpu) {
+                let per = |cpu: f64, m: &load::Measured| cpu * 1e6 / m.rate.max(1.0);
+                println!(
+                    "    HookProvider CPU: publishing {:.0}%, cycling {:.0}%",
+                    pc * 100.0,
+                    yc * 100.0
+                );
+                push(
+                    &mut samples,
+                    "publish provider cpu".into(),
+                    Sample::one(per(pc, &p)),
+                );
+                push(
+                    &mut samples,
+                    "cycles provider cpu".into(),
+                    Sample::one(per(yc, &y)),
+                );
+            }
             for line in percall.lines() {
                 let f: Vec<&str> = line.split_whitespace().collect();
                 if let [hook, mean, p50, p99] = f[..] {
@@ -252,6 +321,7 @@ fn main() {
         }
     }
     broker.stop();
+    drop(servers);
     let out = report::Report {
         machine,
         otp,
@@ -261,6 +331,10 @@ fn main() {
         configs: &cfgs,
         samples: &samples,
     };
-    out.write(&repo_root().join("bench"));
+    let stem = match v {
+        Version::V4_2 => "broker-results",
+        Version::V4_4 => "broker-results-4.4",
+    };
+    out.write(&repo_root().join("bench"), stem);
     println!("bench-broker: done in {:.0} s", t0.elapsed().as_secs_f64());
 }

@@ -1,5 +1,6 @@
 //! Medians and spreads of the rounds, written as a table (stdout and
-//! `bench/broker-results.md`) and as `bench/broker-results.json`.
+//! `bench/<stem>.md`) and as `bench/<stem>.json`; on EMQX 4.4 also the ratios to
+//! `exhook_rust` (gRPC exhook with the Rust server) and the issue's targets.
 
 use crate::configs::Config;
 use crate::Settings;
@@ -26,6 +27,23 @@ impl Sample {
         }
     }
 }
+
+/// The summary table's columns: (workload, heading).
+const COLS: [(&str, &str); 8] = [
+    ("publish", "publish msg/s"),
+    ("publish cpu", "broker CPU µs/msg"),
+    ("cycles", "cycles/s"),
+    ("cycles cpu", "broker CPU µs/cycle"),
+    ("percall client.authenticate", "authenticate ns p50"),
+    ("percall client.check_acl", "check_acl ns p50"),
+    ("percall message.publish", "publish ns p50"),
+    ("percall client.connected", "connected ns p50"),
+];
+
+/// The issue's targets against `exhook_rust`, for the library in default modes: per
+/// call this many times cheaper, and this many times the throughput.
+const TARGET_PERCALL: f64 = 10.0;
+const TARGET_THROUGHPUT: f64 = 2.0;
 
 /// Per (configuration, workload): one sample per round.
 pub type Samples = BTreeMap<(&'static str, String), Vec<Sample>>;
@@ -93,7 +111,9 @@ impl Report<'_> {
             "cycles" => 1,
             "publish cpu" => 2,
             "cycles cpu" => 3,
-            _ => 4,
+            "publish provider cpu" => 4,
+            "cycles provider cpu" => 5,
+            _ => 6,
         };
         workloads.sort_by_key(|w| (order(w), w.clone()));
         let mut rows = Vec::new();
@@ -121,6 +141,8 @@ impl Report<'_> {
                         "cycles" => "cycles/s",
                         "publish cpu" => "broker CPU us/msg",
                         "cycles cpu" => "broker CPU us/cycle",
+                        "publish provider cpu" => "HookProvider CPU us/msg",
+                        "cycles provider cpu" => "HookProvider CPU us/cycle",
                         _ => "ns/call (mean)",
                     },
                     ratio: none.map(|n| value / n).unwrap_or(f64::NAN),
@@ -135,8 +157,101 @@ impl Report<'_> {
         rows
     }
 
-    /// Prints the table and writes `broker-results.json` and `broker-results.md` in `dir`.
-    pub fn write(&self, dir: &Path) {
+    /// The ratios of every configuration to `exhook_rust` (when it ran), as a table
+    /// appended to `md`, and the issue's targets checked for `rust_default`; the same as
+    /// JSON. Throughput: config / exhook_rust (higher is better); CPU per msg/cycle and
+    /// per call (p50): exhook_rust / config, "times cheaper" (exhook_rust's CPU is the
+    /// broker's plus its HookProvider's).
+    fn versus_exhook_rust(&self, rows: &[Row], md: &mut String) -> Option<Value> {
+        let find = |c: &str, w: &str| rows.iter().find(|r| r.config == c && r.workload == w);
+        find("exhook_rust", "publish")?;
+        let per_call = |r: &Row| r.p50.unwrap_or(r.value);
+        // exhook_rust's CPU: the broker's plus the HookProvider's.
+        let base_cpu = |w: &str, provider: &str| {
+            find("exhook_rust", w)
+                .map(|r| r.value + find("exhook_rust", provider).map_or(0.0, |p| p.value))
+        };
+        let ratio = |c: &str, w: &str| -> Option<f64> {
+            let x = find(c, w)?;
+            match w {
+                "publish" | "cycles" => Some(x.value / find("exhook_rust", w)?.value),
+                "publish cpu" => Some(base_cpu(w, "publish provider cpu")? / x.value),
+                "cycles cpu" => Some(base_cpu(w, "cycles provider cpu")? / x.value),
+                _ => Some(per_call(find("exhook_rust", w)?) / per_call(x)),
+            }
+        };
+        let _ = writeln!(
+            md,
+            "\nAgainst `exhook_rust` (EMQX 4.4's gRPC exhook with the Rust tonic server, same \
+             hooks and decisions, same run): throughput as config / exhook_rust (higher is \
+             better); CPU per message or cycle and per call (p50) as exhook_rust / config, \
+             i.e. times cheaper (exhook_rust's CPU counts its HookProvider's with the \
+             broker's).\n"
+        );
+        let _ = writeln!(
+            md,
+            "| config | {} |",
+            COLS.iter().map(|c| c.1).collect::<Vec<_>>().join(" | ")
+        );
+        let _ = writeln!(md, "|---|{}", "---:|".repeat(COLS.len()));
+        let mut json_rows = Vec::new();
+        for c in self.configs.iter().filter(|c| c.unavailable.is_none()) {
+            let rs: Vec<Option<f64>> = COLS.iter().map(|(w, _)| ratio(c.name, w)).collect();
+            let cells: Vec<String> = rs
+                .iter()
+                .map(|r| r.map_or(String::new(), |r| format!("{r:.2}x")))
+                .collect();
+            let _ = writeln!(md, "| `{}` | {} |", c.name, cells.join(" | "));
+            let mut o = serde_json::Map::new();
+            o.insert("config".into(), json!(c.name));
+            for ((w, _), r) in COLS.iter().zip(&rs) {
+                if let Some(r) = r {
+                    o.insert((*w).into(), json!((r * 100.0).round() / 100.0));
+                }
+            }
+            json_rows.push(Value::Object(o));
+        }
+        // The targets, for the library in default modes.
+        let checks: Vec<(&str, f64, Option<f64>)> = COLS
+            .iter()
+            .filter(|(w, _)| *w == "publish" || *w == "cycles" || w.starts_with("percall"))
+            .map(|(w, _)| {
+                let target = if w.starts_with("percall") {
+                    TARGET_PERCALL
+                } else {
+                    TARGET_THROUGHPUT
+                };
+                (*w, target, ratio("rust_default", w))
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nTargets (issue 13), `rust_default` against `exhook_rust`: {}",
+            checks
+                .iter()
+                .map(|(w, t, r)| match r {
+                    Some(r) => format!(
+                        "{w} {r:.1}x (>= {t}x: {})",
+                        if *r >= *t { "met" } else { "NOT met" }
+                    ),
+                    None => format!("{w}: no figure"),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        let targets: Vec<Value> = checks
+            .iter()
+            .map(|(w, t, r)| {
+                json!({"workload": w, "target": t,
+                       "ratio": r.map(|r| (r * 100.0).round() / 100.0),
+                       "met": r.is_some_and(|r| r >= *t)})
+            })
+            .collect();
+        Some(json!({"ratios": json_rows, "targets_rust_default": targets}))
+    }
+
+    /// Prints the table and writes `<stem>.json` and `<stem>.md` in `dir`.
+    pub fn write(&self, dir: &Path, stem: &str) {
         let rows = self.rows();
         let mut md = String::new();
         let s = self.settings;
@@ -160,16 +275,7 @@ impl Report<'_> {
         );
         // The summary: one row per configuration, `median (ratio to none)` (per call:
         // the median p50).
-        let cols = [
-            ("publish", "publish msg/s"),
-            ("publish cpu", "broker CPU µs/msg"),
-            ("cycles", "cycles/s"),
-            ("cycles cpu", "broker CPU µs/cycle"),
-            ("percall client.authenticate", "authenticate ns p50"),
-            ("percall client.check_acl", "check_acl ns p50"),
-            ("percall message.publish", "publish ns p50"),
-            ("percall client.connected", "connected ns p50"),
-        ];
+        let cols = COLS;
         let _ = writeln!(
             md,
             "| config | {} |",
@@ -193,6 +299,7 @@ impl Report<'_> {
                 .collect();
             let _ = writeln!(md, "| `{}` | {} |", c.name, cells.join(" | "));
         }
+        let versus = self.versus_exhook_rust(&rows, &mut md);
         let _ = writeln!(md, "\nAll figures, with the spread over the rounds:\n");
         let _ = writeln!(
             md,
@@ -243,7 +350,7 @@ impl Report<'_> {
             .iter()
             .map(|c| json!({"config": c.name, "what": c.what}))
             .collect();
-        let doc = json!({
+        let mut doc = json!({
             "machine": self.machine,
             "otp": self.otp,
             "emqx": self.emqx,
@@ -257,13 +364,16 @@ impl Report<'_> {
             "unavailable": unavailable,
             "cases": cases,
         });
-        let json_path = dir.join("broker-results.json");
+        if let Some(v) = versus {
+            doc["versus_exhook_rust"] = v;
+        }
+        let json_path = dir.join(format!("{stem}.json"));
         std::fs::write(
             &json_path,
             serde_json::to_string_pretty(&doc).unwrap() + "\n",
         )
-        .expect("write broker-results.json");
-        std::fs::write(dir.join("broker-results.md"), md).expect("write broker-results.md");
-        println!("written: {} and broker-results.md", json_path.display());
+        .expect("write the results' json");
+        std::fs::write(dir.join(format!("{stem}.md")), md).expect("write the results' md");
+        println!("written: {} and {stem}.md", json_path.display());
     }
 }
