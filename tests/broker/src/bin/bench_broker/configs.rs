@@ -290,7 +290,12 @@ pub fn apply(b: &Broker, c: &Config, python_dir: &Path) {
             let t0 = Instant::now();
             loop {
                 let list = b.ctl(&["exhook", "server", "list"]).text;
-                if list.contains("name=bench") && list.contains("active=true") {
+                // Active, with the hooks it declared attached.
+                if list.contains("name=bench")
+                    && list.contains("active=true")
+                    && list.contains("'message.publish'")
+                    && list.contains("'client.authenticate'")
+                {
                     break;
                 }
                 if t0.elapsed() > Duration::from_secs(20) {

@@ -160,23 +160,23 @@ impl Report<'_> {
     /// The ratios of every configuration to `exhook_rust` (when it ran), as a table
     /// appended to `md`, and the issue's targets checked for `rust_default`; the same as
     /// JSON. Throughput: config / exhook_rust (higher is better); CPU per msg/cycle and
-    /// per call (p50): exhook_rust / config, "times cheaper" (exhook_rust's CPU is the
-    /// broker's plus its HookProvider's).
+    /// per call (p50): exhook_rust / config, "times cheaper" (an exhook configuration's
+    /// CPU is the broker's plus its HookProvider's).
     fn versus_exhook_rust(&self, rows: &[Row], md: &mut String) -> Option<Value> {
         let find = |c: &str, w: &str| rows.iter().find(|r| r.config == c && r.workload == w);
         find("exhook_rust", "publish")?;
         let per_call = |r: &Row| r.p50.unwrap_or(r.value);
-        // exhook_rust's CPU: the broker's plus the HookProvider's.
-        let base_cpu = |w: &str, provider: &str| {
-            find("exhook_rust", w)
-                .map(|r| r.value + find("exhook_rust", provider).map_or(0.0, |p| p.value))
+        // CPU per message or cycle: the broker's plus, for an exhook configuration, its
+        // HookProvider's.
+        let cpu = |c: &str, w: &str| {
+            let provider = w.replace(" cpu", " provider cpu");
+            find(c, w).map(|r| r.value + find(c, &provider).map_or(0.0, |p| p.value))
         };
         let ratio = |c: &str, w: &str| -> Option<f64> {
             let x = find(c, w)?;
             match w {
                 "publish" | "cycles" => Some(x.value / find("exhook_rust", w)?.value),
-                "publish cpu" => Some(base_cpu(w, "publish provider cpu")? / x.value),
-                "cycles cpu" => Some(base_cpu(w, "cycles provider cpu")? / x.value),
+                "publish cpu" | "cycles cpu" => Some(cpu("exhook_rust", w)? / cpu(c, w)?),
                 _ => Some(per_call(find("exhook_rust", w)?) / per_call(x)),
             }
         };
@@ -185,8 +185,8 @@ impl Report<'_> {
             "\nAgainst `exhook_rust` (EMQX 4.4's gRPC exhook with the Rust tonic server, same \
              hooks and decisions, same run): throughput as config / exhook_rust (higher is \
              better); CPU per message or cycle and per call (p50) as exhook_rust / config, \
-             i.e. times cheaper (exhook_rust's CPU counts its HookProvider's with the \
-             broker's).\n"
+             i.e. times cheaper (for the exhook configurations the CPU is the broker's \
+             plus the HookProvider's).\n"
         );
         let _ = writeln!(
             md,
@@ -231,7 +231,7 @@ impl Report<'_> {
                 .iter()
                 .map(|(w, t, r)| match r {
                     Some(r) => format!(
-                        "{w} {r:.1}x (>= {t}x: {})",
+                        "{w} {r:.2}x (>= {t}x: {})",
                         if *r >= *t { "met" } else { "NOT met" }
                     ),
                     None => format!("{w}: no figure"),
