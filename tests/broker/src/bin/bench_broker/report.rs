@@ -313,8 +313,20 @@ impl Report<'_> {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.0} {} | [{:.0}-{:.0}] | {:.2} | {} |",
-                r.config, r.workload, r.value, r.unit, r.min, r.max, r.ratio, pct
+                "| {} | {} | {:.0} {} | [{:.0}-{:.0}] | {} | {} |",
+                r.config,
+                r.workload,
+                r.value,
+                r.unit,
+                r.min,
+                r.max,
+                // `none` has no HookProvider figures.
+                if r.ratio.is_nan() {
+                    "-".to_string()
+                } else {
+                    format!("{:.2}", r.ratio)
+                },
+                pct
             );
         }
         let mut unavailable = Vec::new();
