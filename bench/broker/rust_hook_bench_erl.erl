@@ -1,14 +1,16 @@
 %% @doc Loaded into the broker by `make bench-broker' (tests/broker/src/bench/), not part
-%% of the plugin. Two jobs:
+%% of the plugin. Three jobs:
 %%  - the `erlang' configuration: the same 19 hooks and decisions as the bench's Rust
 %%    library (native/bench_all_hooks), written in Erlang and registered with
 %%    `emqx_hooks:add/3' (`add/0', `del/0');
 %%  - the per-call cost of whatever the hook chain holds now, through
-%%    `emqx_hooks:run_fold/3' and `emqx_hooks:run/2' on the running node (`percall/2').
+%%    `emqx_hooks:run_fold/3' and `emqx_hooks:run/2' on the running node (`percall/2');
+%%  - the decisions the hook chain makes now (`decisions/0'), so that every configuration
+%%    is checked to make the same ones before it is measured.
 %% OTP 22 compatible.
 -module(rust_hook_bench_erl).
 
--export([add/0, del/0, percall/2]).
+-export([add/0, del/0, percall/2, decisions/0]).
 -export([on_client_connect/2, on_client_connack/3, on_client_connected/2,
          on_client_disconnected/3, on_client_authenticate/2, on_client_check_acl/4,
          on_client_subscribe/3, on_client_unsubscribe/3, on_session_created/2,
@@ -85,21 +87,39 @@ percall(N, File) ->
              end || {Hook, Call} <- calls()],
     ok = file:write_file(File, Lines).
 
-%% What a client `pub1' (user `alice') passes, as captured from 4.2.14
-%% (tests/fixtures/emqx-4.2.14-captures/).
-calls() ->
+%% @doc The decisions of the hook chain as it is now for the client `pub1', as the
+%% bench's clients see them: `{AuthResult, AclResult, PublishUnchanged}'. The checks start
+%% from `not_authorized' and `deny' (a subscription to `#' from outside localhost, which
+%% the broker's default acl.conf denies too), so only hooks that allow change them. The
+%% bench's 19 hooks give `{success, allow, true}'; no hooks `{not_authorized, deny, true}'.
+decisions() ->
+    {ClientInfo, AuthInfo, Msg} = terms(),
+    Auth = emqx_hooks:run_fold('client.authenticate', [AuthInfo],
+                               #{anonymous => true, auth_result => not_authorized}),
+    Acl = emqx_hooks:run_fold('client.check_acl',
+                              [ClientInfo#{peerhost => {10,0,0,1}}, subscribe, <<"#">>],
+                              deny),
+    {maps:get(auth_result, Auth), Acl, emqx_hooks:run_fold('message.publish', [], Msg) =:= Msg}.
+
+%% The client info, auth info and message of `calls/0'.
+terms() ->
     ClientInfo = #{clientid => <<"pub1">>, is_bridge => false, is_superuser => false,
                    mountpoint => undefined, peerhost => {127,0,0,1}, protocol => mqtt,
                    sockport => 1883, username => <<"alice">>, zone => external,
                    anonymous => true, auth_result => success},
     AuthInfo = maps:without([anonymous, auth_result], ClientInfo#{password => <<"secret">>}),
+    {ClientInfo, AuthInfo, emqx_message:make(<<"pub1">>, 1, <<"bench/percall">>, <<"payload">>)}.
+
+%% What a client `pub1' (user `alice') passes, as captured from 4.2.14
+%% (tests/fixtures/emqx-4.2.14-captures/).
+calls() ->
+    {ClientInfo, AuthInfo, Msg} = terms(),
     ConnInfo = #{clean_start => true, clientid => <<"pub1">>, conn_mod => emqx_connection,
                  conn_props => #{}, connected_at => erlang:system_time(millisecond),
                  expiry_interval => 0, keepalive => 60, peercert => nossl,
                  peername => {{127,0,0,1},53700}, proto_name => <<"MQTT">>, proto_ver => 4,
                  receive_maximum => 32, sockname => {{127,0,0,1},1883}, socktype => tcp,
                  username => <<"alice">>},
-    Msg = emqx_message:make(<<"pub1">>, 1, <<"bench/percall">>, <<"payload">>),
     [{'client.authenticate',
       fun() -> emqx_hooks:run_fold('client.authenticate', [AuthInfo],
                                    #{anonymous => true, auth_result => success}) end},

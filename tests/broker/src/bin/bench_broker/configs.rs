@@ -53,6 +53,9 @@ pub struct Config {
     pub name: &'static str,
     pub what: &'static str,
     pub kind: Kind,
+    /// Whether it authenticates and allows the bench's clients (all but `none` and
+    /// `rust_publish_pool`; checked before measuring).
+    pub decides: bool,
     /// `Some(reason)`: listed in the output as not available.
     pub unavailable: Option<String>,
 }
@@ -126,6 +129,7 @@ fn exhook(
         name,
         what,
         kind,
+        decides: true,
         unavailable,
     }
 }
@@ -146,12 +150,14 @@ pub fn all(
             name: "none",
             what: "no hooks",
             kind: Kind::None,
+            decides: false,
             unavailable: None,
         },
         Config {
             name: "erlang",
             what: "the 19 hooks in Erlang (emqx_hooks:add)",
             kind: Kind::Erlang,
+            decides: true,
             unavailable: None,
         },
         Config {
@@ -161,6 +167,7 @@ pub fn all(
                 lib: all19.clone(),
                 conf: modes("inline", "inline"),
             },
+            decides: true,
             unavailable: why19.clone(),
         },
         Config {
@@ -170,6 +177,7 @@ pub fn all(
                 lib: all19.clone(),
                 conf: Vec::new(),
             },
+            decides: true,
             unavailable: why19.clone(),
         },
         Config {
@@ -179,6 +187,7 @@ pub fn all(
                 lib: all19.clone(),
                 conf: modes("pool", "queue"),
             },
+            decides: true,
             unavailable: why19.clone(),
         },
         Config {
@@ -188,6 +197,7 @@ pub fn all(
                 lib: all19,
                 conf: modes("inline", "queue"),
             },
+            decides: true,
             unavailable: why19,
         },
         Config {
@@ -197,6 +207,7 @@ pub fn all(
                 lib: publ,
                 conf: Vec::new(),
             },
+            decides: false,
             unavailable: why_pub,
         },
         Config {
@@ -206,6 +217,7 @@ pub fn all(
                 lib: asy,
                 conf: Vec::new(),
             },
+            decides: true,
             unavailable: why_async,
         },
     ];
@@ -214,6 +226,7 @@ pub fn all(
             name: "python",
             what: "emqx_extension_hook 4.2.13 + Python SDK (client.* and session.* hooks only)",
             kind: Kind::Python,
+            decides: true,
             unavailable: python.as_ref().err().cloned(),
         }),
         Version::V4_4 => {

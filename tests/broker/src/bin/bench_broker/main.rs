@@ -33,6 +33,12 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// `rust_hook_bench_erl:decisions()` with the bench's hooks (native/bench_all_hooks):
+/// the bench's client is authenticated and allowed, its messages go on unchanged.
+const DECISIONS: &str = "{success,allow,true}";
+/// The same without hooks that decide.
+const NO_DECISIONS: &str = "{not_authorized,deny,true}";
+
 /// Settings of one run.
 pub struct Settings {
     pub rounds: u64,
@@ -171,11 +177,18 @@ fn main() {
          {} rounds, {} s per workload after {} s warm-up, {} publishers, {} cycling clients",
         s.rounds, s.secs, s.warmup, s.publishers, s.cyclers
     );
-    // A configuration that cannot be put on the broker is listed with the reason.
+    // A configuration that cannot be put on the broker, or that does not make the
+    // bench's decisions (`rust_hook_bench_erl:decisions/0`), is listed with the reason.
     for c in cfgs.iter_mut().filter(|c| c.unavailable.is_none()) {
         if let Err(why) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             configs::apply(&broker, c, &python_dir);
+            let made = broker.eval("rust_hook_bench_erl:decisions().");
             configs::remove(&broker, c);
+            let want = if c.decides { DECISIONS } else { NO_DECISIONS };
+            assert!(
+                made == want,
+                "does not make the bench's decisions: {made} (expected {want})"
+            );
         })) {
             let why = why
                 .downcast_ref::<String>()
