@@ -12,7 +12,8 @@
 //! `tests/broker/emqx-home.sh` finds it), `BENCH_ROUNDS` (3), `BENCH_SECS` per workload (4),
 //! `BENCH_WARMUP` s (1), `BENCH_PUBLISHERS` (8), `BENCH_CYCLERS` (16), `BENCH_PERCALL_N`
 //! calls per hook (20000), `BENCH_CONFIGS` (comma-separated names; default all),
-//! `BENCH_PYTHON310` (a python3.10), `BENCH_ASYNC_LIB` (the async library's .so).
+//! `BENCH_PYTHON310` (a python3.10), `BENCH_PYTHON3` (the python3 of the exhook
+//! virtualenv), `BENCH_ASYNC_LIB` (the async library's .so).
 
 mod configs;
 mod exhook;
@@ -98,21 +99,29 @@ fn main() {
         Version::V4_2 => python::setup(),
         Version::V4_4 => Err("emqx_extension_hook is an EMQX 4.2 plugin".into()),
     };
+    let wanted: Option<Vec<String>> = std::env::var("BENCH_CONFIGS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let is_wanted = |name: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == name));
     // The HookProviders of the exhook configurations, up for the whole run (4.4).
     let servers: Vec<(exhook::Provider, Result<exhook::Server, String>)> = match v {
         Version::V4_2 => Vec::new(),
         Version::V4_4 => {
             let proto = exhook::proto(std::path::Path::new(&home));
-            [exhook::Provider::Python, exhook::Provider::Rust]
-                .into_iter()
-                .map(|p| {
-                    let server = match &proto {
-                        Some(proto) => exhook::start(p, proto),
-                        None => Err(format!("{home} has no emqx_exhook proto")),
-                    };
-                    (p, server)
-                })
-                .collect()
+            [
+                (exhook::Provider::Python, "exhook_python"),
+                (exhook::Provider::Rust, "exhook_rust"),
+            ]
+            .into_iter()
+            .filter(|(_, name)| is_wanted(name))
+            .map(|(p, _)| {
+                let server = match &proto {
+                    Some(proto) => exhook::start(p, proto),
+                    None => Err(format!("{home} has no emqx_exhook proto")),
+                };
+                (p, server)
+            })
+            .collect()
         }
     };
     let python_dir = repo_root().join("bench/broker/python");
@@ -120,16 +129,9 @@ fn main() {
         // `bin/emqx start` puts it first on the node's PATH for the python3 driver.
         std::env::set_var("EMQX_PYTHON3", py);
     }
-    let wanted: Option<Vec<String>> = std::env::var("BENCH_CONFIGS")
-        .ok()
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
     let mut cfgs: Vec<Config> = configs::all(v, &python, &servers)
         .into_iter()
-        .filter(|c| {
-            wanted
-                .as_ref()
-                .is_none_or(|w| w.iter().any(|n| n == c.name))
-        })
+        .filter(|c| is_wanted(c.name))
         .collect();
     assert!(
         cfgs.iter().any(|c| c.name == "none"),
