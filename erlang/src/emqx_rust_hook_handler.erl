@@ -309,7 +309,7 @@ await(_H, _Tag, Result) ->
 %% Passes the library's answer on, or logs its failure and applies the failure policy. A
 %% library that stopped because a reload replaced it (`not_started') has the call run
 %% again by the library that replaced it, once.
-result(H, Acc, Call, {error, not_started, _} = Error) ->
+result(H, Acc, Call, {error, not_started, _} = Error) when Call =/= undefined ->
     case retry(H, Call) of
         {ok, Result} -> result(H, Acc, undefined, Result);
         none -> result(H, Acc, undefined, Error)
@@ -320,8 +320,6 @@ result(H, Acc, _Call, {error, Kind, Message}) ->
     fallback(H#hook.name, H#hook.failed_action, Acc);
 result(_H, _Acc, _Call, Result) -> Result.
 
-retry(_H, undefined) ->
-    none;
 retry(#hook{name = Name, nif = Old}, {Fun, Args}) ->
     case active(index(Name)) of
         H = #hook{nif = New} when New =/= Old ->
