@@ -15,16 +15,20 @@ reload_test_() ->
     {foreach,
      fun() -> ok = emqx_double:start() end,
      fun(_) -> rust_hook_test_util:stop() end,
-     [{"reload switches every hook to the new library; the old one terminates",
-       fun switches/0},
-      {"queued notifications finish on the old library, each once", fun queued_finish/0},
-      {"pool calls in flight during a reload are answered by the old library",
-       fun in_flight_finish/0},
-      {"no call finds a missing hook during 20 reloads under load", fun under_load/0},
-      {"a missing, foreign or incompatible library is refused; the old one serves",
-       fun refused/0},
-      {"a library replaced in place is loaded anew by a reload without a path",
-       fun replaced_in_place/0}]}.
+     %% Generous time limits: they detect hangs, a busy machine must not fail them.
+     [{timeout, 120, {Title, Test}}
+      || {Title, Test} <-
+             [{"reload switches every hook to the new library; the old one terminates",
+               fun switches/0},
+              {"queued notifications finish on the old library, each once",
+               fun queued_finish/0},
+              {"pool calls in flight during a reload are answered by the old library",
+               fun in_flight_finish/0},
+              {"no call finds a missing hook during 20 reloads under load", fun under_load/0},
+              {"a missing, foreign or incompatible library is refused; the old one serves",
+               fun refused/0},
+              {"a library replaced in place is loaded anew by a reload without a path",
+               fun replaced_in_place/0}]]}.
 
 version_test_() ->
     [?_assert(emqx_rust_hook_driver:compatible(<<"0.1.0">>, <<"0.1.0">>)),
@@ -151,7 +155,8 @@ in_flight_finish() ->
     start(Sink, ["exhook.drivers.rust.init.auth_sleep_us = 300000",
                  "exhook.drivers.rust.pool_size = 2"]),
     Self = self(),
-    Pids = [spawn(fun() -> Self ! {login, I, auth(<<"good">>)} end) || I <- lists:seq(1, 6)],
+    Pids = [spawn_link(fun() -> Self ! {login, I, auth(<<"good">>)} end)
+            || I <- lists:seq(1, 6)],
     %% The logins are in flight (queued or running) on the old library.
     wait_until(fun() ->
                        maps:get(calls, maps:get('client.authenticate',
@@ -180,7 +185,8 @@ under_load() ->
                            Loop([{Good, Bad, Acl} | Acc])
                    end
            end,
-    Workers = [spawn(fun() -> Self ! {done, Loop([])} end) || _ <- lists:seq(1, 4)],
+    %% Linked: a failed test stops them too.
+    Workers = [spawn_link(fun() -> Self ! {done, Loop([])} end) || _ <- lists:seq(1, 4)],
     Libs = [lib("reload_hooks_b"), lib("reload_hooks")],
     [begin
          {ok, _} = emqx_rust_hook_driver:reload(lists:nth(1 + I rem 2, Libs)),

@@ -110,7 +110,11 @@ pub static EMQX_RUST_HOOK_SDK_VERSION: [u8; SDK_VERSION_MARKER.len()] = {
     }
     out
 };
-const SDK_VERSION_MARKER: &str = concat!("EMQX_RUST_HOOK_SDK_VERSION=", env!("CARGO_PKG_VERSION"), "\0");
+const SDK_VERSION_MARKER: &str = concat!(
+    "EMQX_RUST_HOOK_SDK_VERSION=",
+    env!("CARGO_PKG_VERSION"),
+    "\0"
+);
 
 /// Which of [`MODULES`] the file this code was loaded from is staged for.
 fn module_index() -> usize {
@@ -121,7 +125,9 @@ fn module_index() -> usize {
         if libc::dladdr(here, &mut info) == 0 || info.dli_fname.is_null() {
             return 0;
         }
-        std::ffi::CStr::from_ptr(info.dli_fname).to_string_lossy().into_owned()
+        std::ffi::CStr::from_ptr(info.dli_fname)
+            .to_string_lossy()
+            .into_owned()
     };
     let base = file.rsplit('/').next().unwrap_or_default();
     let stem = base.split('.').next().unwrap_or_default();

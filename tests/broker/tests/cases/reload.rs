@@ -133,7 +133,11 @@ fn hundred_reloads(b: &mut Broker) {
             .collect();
         let refs: Vec<&[&str]> = cmds.iter().map(|c| &c[..]).collect();
         let (text, counts) = b.ctl_steps(&refs);
-        assert_eq!(text.matches("reloaded").count(), 10, "batch {batch}: {text}");
+        assert_eq!(
+            text.matches("reloaded").count(),
+            10,
+            "batch {batch}: {text}"
+        );
         // The same 4 callbacks stay registered throughout.
         assert_eq!(counts, vec![4; 10], "batch {batch}: {text}");
         if batch == 0 {
@@ -164,7 +168,8 @@ fn hundred_reloads(b: &mut Broker) {
         let Some(m) = sub.recv_within(Duration::from_secs(10)) else {
             break;
         };
-        *got.entry(String::from_utf8(m.payload).unwrap()).or_insert(0) += 1;
+        *got.entry(String::from_utf8(m.payload).unwrap())
+            .or_insert(0) += 1;
     }
     assert_eq!(got.len(), published as usize);
     sub.disconnect();
@@ -191,7 +196,10 @@ fn hundred_reloads(b: &mut Broker) {
     assert!(!connected.keys().any(|k| k.starts_with("rl-bad-")));
     // 100 reloads and the unload: 101 libraries terminated, each once, both kinds.
     let lines = sink_lines();
-    let terminated: Vec<&String> = lines.iter().filter(|l| l.ends_with(" terminated")).collect();
+    let terminated: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.ends_with(" terminated"))
+        .collect();
     assert_eq!(terminated.len(), 101);
     assert!(terminated.iter().any(|l| l.starts_with("reload_hooks_b ")));
     println!(
