@@ -129,7 +129,17 @@ switches() ->
     _ = ctl(["rust_hook", "reload", lib("reload_hooks")]),
     ?assertMatch(#{nif := emqx_rust_hook_nif}, emqx_rust_hook_driver:info()),
     ?assertEqual(1, count(Sink, <<"reload_hooks_b terminated">>)),
-    ?assertMatch(#{auth_result := success}, auth(<<"good">>)).
+    ?assertMatch(#{auth_result := success}, auth(<<"good">>)),
+    %% A library with fewer hooks: the callbacks it lacks are unregistered after the
+    %% switch, and registered again when a library has them again.
+    {ok, #{hooks := ['client.authenticate', 'client.check_acl']}} =
+        emqx_rust_hook_driver:reload(lib("two_hooks")),
+    ?assertEqual(2, our_callbacks()),
+    ?assertEqual([], emqx_hooks:lookup('message.delivered')),
+    {ok, _} = emqx_rust_hook_driver:reload(lib("reload_hooks")),
+    ?assertEqual(4, our_callbacks()),
+    ok = emqx_hooks:run('client.connected', [ci(<<"back">>, undefined), #{}]),
+    ?assertEqual(1, count(Sink, <<"reload_hooks connected back">>)).
 
 queued_finish() ->
     Sink = sink(),

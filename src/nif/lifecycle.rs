@@ -343,12 +343,6 @@ fn retire(env: Env, wait_ms: u64) -> Atom {
     atoms::ok()
 }
 
-/// `sdk_version() -> Version`: the version of the SDK the library was built with.
-#[rustler::nif]
-fn sdk_version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
-}
-
 /// `stats() -> #{HookPoint => #{calls, errors, panics, timeouts, overloads, dropped,
 /// demoted}}` for the implemented hooks (`demoted`: an `auto` hook moved off the
 /// schedulers).
