@@ -1,7 +1,7 @@
 %% The NIF surface of a hook library, shared by the plugin's two library modules
 %% (emqx_rust_hook_nif and emqx_rust_hook_nif_b: see emqx_rust_hook_nif.erl).
 -export([load/1, is_loaded/0]).
--export([start/1, stop/0, retire/1, stats/0, cancel/1, call_dirty_io/2, log_handled/1, log_stats/0,
+-export([start/1, stop/0, retire/1, release/0, stats/0, cancel/1, call_dirty_io/2, log_handled/1, log_stats/0,
          library_status/0, library_command/1]).
 -export([client_connect/3, client_connack/4, client_connected/3, client_disconnected/4,
          client_authenticate/3, client_check_acl/5, client_subscribe/4,
@@ -46,6 +46,9 @@ stop() -> ?NOT_LOADED.
 %% in flight, queued calls, queued notifications for at most `WaitMs'), then its
 %% terminate runs and it is dropped.
 retire(_WaitMs) -> ?NOT_LOADED.
+%% @doc Lets the queued notifications of a library started with `hold_notifications'
+%% run (a reload: once the library it replaced has run its own).
+release() -> ?NOT_LOADED.
 %% @doc Per-hook counters: calls, errors, panics, timeouts, overloads, dropped, and
 %% gauges: in_flight (pending async calls), workers (threads of the hook's pool).
 stats() -> ?NOT_LOADED.

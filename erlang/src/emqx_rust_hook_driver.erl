@@ -71,7 +71,10 @@ do_reload(Path0) ->
                        default -> resolve(proplists:get_value(path, Opts));
                        _ -> resolve(Path0)
                    end,
-            case prepare(Path, other(maps:get(nif, St)), Opts) of
+            %% The new library holds its queued notifications until the old one has run
+            %% its own: one client's events stay in order across the reload.
+            Hold = opt(reload_drain, Opts) + opt(call_timeout, Opts),
+            case prepare(Path, other(maps:get(nif, St)), [{hold_notifications, Hold} | Opts]) of
                 {ok, New} -> switch_over(St, New);
                 {error, Reason} = Error ->
                     logger:error("emqx_rust_hook: reload refused, ~ts keeps serving: ~ts",
@@ -103,6 +106,7 @@ switch_over(St = #{hooks := OldHooks, disabled := Disabled0, nif := OldMod, prio
     logger:info("emqx_rust_hook: reloaded ~ts (SDK ~ts), hooks: ~p; the previous library "
                 "is finishing its calls", [Path, Sdk, Names(NewHooks)]),
     ok = OldMod:retire(opt(reload_drain, Opts)),
+    ok = NewMod:release(),
     logger:info("emqx_rust_hook: the previous library stopped"),
     {ok, #{path => Path, sdk => Sdk, hooks => Names(NewHooks)}}.
 
@@ -367,7 +371,11 @@ start_library(Path, Mod, Sdk, Opts) ->
                init_args => maps:from_list([{to_bin(K), to_bin(V)}
                                             || {K, V} <- proplists:get_value(init_args, Opts, [])]),
                logger => whereis(emqx_rust_hook_logger)},
-    case Mod:start(Config) of
+    Hold = case proplists:get_value(hold_notifications, Opts) of
+               undefined -> #{};
+               Ms -> #{hold_notifications => Ms}
+           end,
+    case Mod:start(maps:merge(Config, Hold)) of
         {ok, Specs} ->
             {ok, #{path => Path, nif => Mod, sdk => Sdk,
                    hooks => [hook_record(Spec, Mod, Opts) || Spec <- Specs]}};

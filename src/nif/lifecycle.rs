@@ -268,6 +268,13 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
             crate::log::install(pid, super::entry::module_name());
         }
     }
+    // A reload starts the new library with its queued notifications held (at most that
+    // many ms) until the library it replaces has run its own (`release/0`).
+    let hold = config
+        .map_get(atoms::hold_notifications())
+        .ok()
+        .and_then(|t| t.decode::<u64>().ok())
+        .map(Duration::from_millis);
     let config = match config_from(config) {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -301,7 +308,7 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
         }
     };
     let core = Arc::new(Core::new(built, specs));
-    let offload = match Executor::start(&core, &config) {
+    let offload = match Executor::start(&core, &config, hold) {
         Ok(offload) => offload,
         Err(e) => {
             stop_runtime();
@@ -326,6 +333,16 @@ fn stop(env: Env) -> Atom {
     if let Some(slot) = slot(env) {
         // `terminate` runs on this dirty I/O scheduler (see `start`).
         crate::erl::with_process_env(env, || slot.stop(STOP_WAIT, None));
+    }
+    atoms::ok()
+}
+
+/// `release() -> ok`: lets the queued notifications of a library that a reload started
+/// run, once the library it replaced has run its own (see `start`).
+#[rustler::nif]
+fn release(env: Env) -> Atom {
+    if let Some(inst) = slot(env).and_then(|s| s.instance.load_full()) {
+        inst.offload.release();
     }
     atoms::ok()
 }

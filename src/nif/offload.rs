@@ -14,7 +14,7 @@ use super::watch::{Watchdog, BUDGET};
 use crate::config::Config;
 use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::Mode;
-use crate::workers::{BoundedQueue, Elastic, Pushed, Sharded, Workers};
+use crate::workers::{BoundedQueue, Elastic, Gate, Pushed, Sharded, Workers};
 use crossbeam_queue::ArrayQueue;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
@@ -59,13 +59,23 @@ pub struct Executor {
     pub max_in_flight: usize,
     /// Watches the `auto` hooks while they run inline.
     watchdog: parking_lot::Mutex<Option<Watchdog>>,
+    /// Held while the library a reload replaces still runs its queued notifications.
+    gate: Arc<Gate>,
 }
 
 impl Executor {
     /// Starts a pool for each pool-mode hook and the notification shards when any hook
     /// is queued (an `auto` hook counts as pool or queue: it goes there once demoted),
-    /// and the watchdog of the `auto` hooks.
-    pub fn start(core: &Arc<Core>, config: &Config) -> std::io::Result<Executor> {
+    /// and the watchdog of the `auto` hooks. With `hold`, queued notifications wait
+    /// until [`release`](Self::release) (a reload: the library being replaced runs its
+    /// own first), at most `call_timeout` plus `hold` in all.
+    pub fn start(
+        core: &Arc<Core>,
+        config: &Config,
+        hold: Option<Duration>,
+    ) -> std::io::Result<Executor> {
+        let gate = Arc::new(Gate::new(hold.is_some()));
+        let hold_limit = hold.unwrap_or_default() + config.call_timeout();
         let mut pools: Vec<Option<Workers<QueuedCall>>> = (0..19).map(|_| None).collect();
         let mut queued = false;
         let mut watched = [false; 19];
@@ -103,13 +113,16 @@ impl Executor {
             }
         }
         let notify = if queued {
-            let (c, timeout) = (core.clone(), config.call_timeout());
+            let (c, timeout, g) = (core.clone(), config.call_timeout(), gate.clone());
             Some(Sharded::spawn(
                 "rh_notify",
                 config.pool_size(),
                 config.notify_queue_size(),
                 config.overflow(),
-                Arc::new(move |j, finishing: &mut dyn FnMut()| run_job(&c, timeout, j, finishing)),
+                Arc::new(move |j, finishing: &mut dyn FnMut()| {
+                    g.pass(hold_limit);
+                    run_job(&c, timeout, j, finishing)
+                }),
             )?)
         } else {
             None
@@ -145,7 +158,13 @@ impl Executor {
             is_async,
             max_in_flight: config.async_max_in_flight(),
             watchdog: parking_lot::Mutex::new(watchdog),
+            gate,
         })
+    }
+
+    /// Lets queued notifications run (see `start`'s `hold`).
+    pub fn release(&self) {
+        self.gate.open();
     }
 
     /// The threads of `hook`'s pool now (0 when it has none).
@@ -238,6 +257,7 @@ impl Executor {
         if let Some(mut w) = self.watchdog.lock().take() {
             w.stop();
         }
+        self.gate.open();
         let now = Instant::now();
         let (calls, notifications) = match retire {
             None => (now, now + DRAIN),

@@ -12,8 +12,10 @@
 // The SDK's unit-test build leaves out `nif`, the user of most of this.
 #![cfg_attr(test, allow(dead_code))]
 
+mod gate;
 mod queue;
 
+pub use gate::Gate;
 pub use queue::{BoundedQueue, Overflow, Pushed};
 
 use parking_lot::{Condvar, Mutex};

@@ -188,6 +188,18 @@ fn hundred_reloads(b: &mut Broker) {
     let twice: Vec<_> = delivered.iter().filter(|(_, &c)| c > 1).take(5).collect();
     assert!(twice.is_empty(), "deliveries notified twice: {twice:?}");
     assert_eq!(delivered.len(), published as usize);
+    // In order: the new library holds its queued notifications until the old one has
+    // run its own, so one client's events keep their order across reloads.
+    let order: Vec<u32> = sink_lines()
+        .iter()
+        .filter_map(|l| l.split_once(" delivered reload/seq "))
+        .map(|(_, n)| n.parse().unwrap())
+        .collect();
+    let out_of_order: Vec<_> = order.windows(2).filter(|w| w[0] >= w[1]).take(5).collect();
+    assert!(
+        out_of_order.is_empty(),
+        "deliveries out of order: {out_of_order:?}"
+    );
     // Each accepted login's connected notification once; refused logins none.
     let connected = record_counts("connected ");
     for id in &logins {
