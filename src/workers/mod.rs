@@ -15,6 +15,7 @@
 mod gate;
 mod queue;
 
+#[cfg_attr(test, allow(unused_imports))] // used by `nif`
 pub use gate::Gate;
 pub use queue::{BoundedQueue, Overflow, Pushed};
 
