@@ -12,11 +12,9 @@
 -define(DEFAULT_OVERFLOW, drop_newest).         % conf: overflow
 -define(DEFAULT_LATENCY_SAMPLE, 16).            % conf: latency_sample (0: off)
 
-%% Latency sampling (emqx_rust_hook_latency): one call in `every' is timed, per process
-%% and hook; `key' names the process dictionary counter, `hist' the histogram
-%% (counters), `max' the largest sample (atomics).
--record(lat, {key :: atom(), every :: pos_integer(), hist :: counters:counters_ref(),
-              max :: atomics:atomics_ref()}).
+%% Latency sampling (emqx_rust_hook_latency): the library times one call of `hook' in
+%% `every' per thread and keeps the histogram.
+-record(lat, {hook :: atom(), every :: pos_integer()}).
 
 %% What each registered callback knows about its hook; passed as the extra argument of
 %% the `{emqx_rust_hook_handler, Fun, [#hook{}]}' action.

@@ -12,7 +12,7 @@
 %% When the library fails (bad input, an invalid decision, a panic, a timeout, an
 %% overload) the callback logs it and applies the hook's failure policy.
 %% Message hooks with topic filters are filtered here, before Rust is called.
-%% A sample of the calls is timed (emqx_rust_hook_latency).
+%% A sample of the calls is timed by the library itself (emqx_rust_hook_latency).
 -module(emqx_rust_hook_handler).
 
 -include("emqx_rust_hook.hrl").
@@ -38,137 +38,96 @@ callback(HookPoint) ->
                                     || C <- atom_to_list(HookPoint)]).
 
 on_client_connect(ConnInfo, Props, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, Props, await(H, Tag, ?NIF:client_connect(Tag, ConnInfo, Props)))).
+    result(H, Props, await(H, Tag, ?NIF:client_connect(Tag, ConnInfo, Props))).
 
 on_client_connack(ConnInfo, Rc, Props, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, Props, await(H, Tag, ?NIF:client_connack(Tag, ConnInfo, Rc, Props)))).
+    result(H, Props, await(H, Tag, ?NIF:client_connack(Tag, ConnInfo, Rc, Props))).
 
 on_client_connected(ClientInfo, ConnInfo, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:client_connected(Tag, ClientInfo, ConnInfo)))).
+    result(H, ok, await(H, Tag, ?NIF:client_connected(Tag, ClientInfo, ConnInfo))).
 
 on_client_disconnected(ClientInfo, Reason, ConnInfo, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:client_disconnected(Tag, ClientInfo, Reason, ConnInfo)))).
+    result(H, ok, await(H, Tag, ?NIF:client_disconnected(Tag, ClientInfo, Reason, ConnInfo))).
 
 on_client_authenticate(ClientInfo, Acc, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, Acc, await(H, Tag, ?NIF:client_authenticate(Tag, ClientInfo, Acc)))).
+    result(H, Acc, await(H, Tag, ?NIF:client_authenticate(Tag, ClientInfo, Acc))).
 
 on_client_check_acl(ClientInfo, PubSub, Topic, Acc, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, Acc, await(H, Tag, ?NIF:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc)))).
+    result(H, Acc, await(H, Tag, ?NIF:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc))).
 
 on_client_subscribe(ClientInfo, Props, Filters, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, Filters, await(H, Tag, ?NIF:client_subscribe(Tag, ClientInfo, Props, Filters)))).
+    result(H, Filters, await(H, Tag, ?NIF:client_subscribe(Tag, ClientInfo, Props, Filters))).
 
 on_client_unsubscribe(ClientInfo, Props, Filters, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, Filters, await(H, Tag, ?NIF:client_unsubscribe(Tag, ClientInfo, Props, Filters)))).
+    result(H, Filters, await(H, Tag, ?NIF:client_unsubscribe(Tag, ClientInfo, Props, Filters))).
 
 on_session_created(ClientInfo, SessInfo, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_created(Tag, ClientInfo, SessInfo)))).
+    result(H, ok, await(H, Tag, ?NIF:session_created(Tag, ClientInfo, SessInfo))).
 
 on_session_subscribed(ClientInfo, Topic, SubOpts, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_subscribed(Tag, ClientInfo, Topic, SubOpts)))).
+    result(H, ok, await(H, Tag, ?NIF:session_subscribed(Tag, ClientInfo, Topic, SubOpts))).
 
 on_session_unsubscribed(ClientInfo, Topic, SubOpts, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts)))).
+    result(H, ok, await(H, Tag, ?NIF:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts))).
 
 on_session_resumed(ClientInfo, SessInfo, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_resumed(Tag, ClientInfo, SessInfo)))).
+    result(H, ok, await(H, Tag, ?NIF:session_resumed(Tag, ClientInfo, SessInfo))).
 
 on_session_discarded(ClientInfo, SessInfo, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_discarded(Tag, ClientInfo, SessInfo)))).
+    result(H, ok, await(H, Tag, ?NIF:session_discarded(Tag, ClientInfo, SessInfo))).
 
 on_session_takeovered(ClientInfo, SessInfo, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_takeovered(Tag, ClientInfo, SessInfo)))).
+    result(H, ok, await(H, Tag, ?NIF:session_takeovered(Tag, ClientInfo, SessInfo))).
 
 on_session_terminated(ClientInfo, Reason, SessInfo, H) ->
-    T0 = t0(H),
     Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_terminated(Tag, ClientInfo, Reason, SessInfo)))).
+    result(H, ok, await(H, Tag, ?NIF:session_terminated(Tag, ClientInfo, Reason, SessInfo))).
 
 on_message_publish(Msg, H) ->
     case wanted(Msg, H) of
         true ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, Msg, await(H, Tag, ?NIF:message_publish(Tag, Msg))));
+            result(H, Msg, await(H, Tag, ?NIF:message_publish(Tag, Msg)));
         false -> ok
     end.
 
 on_message_delivered(ClientInfo, Msg, H) ->
     case wanted(Msg, H) of
         true ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, Msg, await(H, Tag, ?NIF:message_delivered(Tag, ClientInfo, Msg))));
+            result(H, Msg, await(H, Tag, ?NIF:message_delivered(Tag, ClientInfo, Msg)));
         false -> ok
     end.
 
 on_message_acked(ClientInfo, Msg, H) ->
     case wanted(Msg, H) of
         true ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, await(H, Tag, ?NIF:message_acked(Tag, ClientInfo, Msg))));
+            result(H, ok, await(H, Tag, ?NIF:message_acked(Tag, ClientInfo, Msg)));
         false -> ok
     end.
 
 on_message_dropped(Msg, Node, Reason, H) ->
     case wanted(Msg, H) of
         true ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, await(H, Tag, ?NIF:message_dropped(Tag, Msg, Node, Reason))));
+            result(H, ok, await(H, Tag, ?NIF:message_dropped(Tag, Msg, Node, Reason)));
         false -> ok
     end.
-
-%% The start time of a call that is sampled, else `undefined' (emqx_rust_hook_latency:
-%% the first call of each hook in a process, then one in `latency_sample'). Local, so the
-%% calls that are not sampled pay two process dictionary operations and nothing else.
-t0(#hook{lat = #lat{key = Key, every = Every}}) ->
-    case get(Key) of
-        N when is_integer(N), N < Every - 1 ->
-            put(Key, N + 1),
-            undefined;
-        _ ->
-            put(Key, 0),
-            erlang:monotonic_time()
-    end;
-t0(_) ->
-    undefined.
-
-%% Records the time a sampled call took and passes its result on.
-timed(_H, undefined, Result) ->
-    Result;
-timed(H, T0, Result) ->
-    emqx_rust_hook_latency:stop(H#hook.lat, T0),
-    Result.
 
 %% How the call runs: `auto', `inline' and `queue' name themselves; a pool call, or a
 %% call of an `async fn' method, is tagged with a fresh reference, which its answer

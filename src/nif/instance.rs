@@ -1,6 +1,7 @@
 //! A started hook library: the user's value and its counters (`Core`, shared with the
 //! worker threads) and the workers themselves (`Executor`).
 
+use super::latency::Latency;
 use super::offload::Executor;
 use super::watch::Demoted;
 use crate::counter::Counter;
@@ -8,6 +9,9 @@ use crate::hookpoint::HookPoint;
 use crate::hooks::Hooks;
 use crate::spec::HookSpec;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The generation of the next `Core` (see `Core::generation`).
+static GENERATION: AtomicU64 = AtomicU64::new(1);
 use std::sync::Arc;
 
 /// Per-hook counters, read by the plugin's `stats` command.
@@ -44,7 +48,11 @@ pub struct Core {
     pub specs: Vec<HookSpec>,
     /// The `auto` hooks the watchdog moved off the schedulers.
     pub demoted: Arc<Demoted>,
+    /// Unique to this start of the library: the threads' latency sample counters
+    /// (`latency`) start again for each.
+    pub generation: u64,
     stats: [HookStats; 19],
+    latency: [Latency; 19],
 }
 
 impl Core {
@@ -54,13 +62,25 @@ impl Core {
             hooks,
             specs,
             demoted: Default::default(),
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             stats: Default::default(),
+            latency: Default::default(),
         }
     }
 
     /// The counters of one hook.
     pub fn stats(&self, hook: HookPoint) -> &HookStats {
         &self.stats[hook.index()]
+    }
+
+    /// The latency histogram of one hook.
+    pub fn latency(&self, hook: HookPoint) -> &Latency {
+        &self.latency[hook.index()]
+    }
+
+    /// Records the latency of a call timed from `started` (see `latency`) to now.
+    pub fn timed(&self, hook: HookPoint, started: Option<std::time::Instant>) {
+        self.latency(hook).stop(started);
     }
 }
 
