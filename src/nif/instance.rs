@@ -1,12 +1,12 @@
 //! A started hook library: the user's value and its counters (`Core`, shared with the
 //! worker threads) and the workers themselves (`Executor`).
 
-use super::latency::Latency;
 use super::offload::Executor;
 use super::watch::Demoted;
 use crate::counter::Counter;
 use crate::hookpoint::HookPoint;
 use crate::hooks::Hooks;
+use crate::latency::Latency;
 use crate::spec::HookSpec;
 use std::sync::atomic::{AtomicU64, Ordering};
 
