@@ -15,7 +15,7 @@
 
 use crate::hookpoint::HookPoint;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -41,6 +41,9 @@ struct Slot {
 
 /// Every thread that ever ran an `auto` call (scheduler threads live as long as the VM).
 static SLOTS: Mutex<Vec<&'static Slot>> = Mutex::new(Vec::new());
+/// How many `SLOTS` holds: the watchdog copies the list only when it grew, so a tick
+/// takes no lock and allocates nothing.
+static SLOT_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static SLOT: &'static Slot = {
@@ -53,7 +56,9 @@ thread_local! {
             tid,
             thread,
         }));
-        SLOTS.lock().push(slot);
+        let mut slots = SLOTS.lock();
+        slots.push(slot);
+        SLOT_COUNT.store(slots.len(), Ordering::Release);
         slot
     };
 }
@@ -151,9 +156,12 @@ impl Watchdog {
             .name("rh_watchdog".into())
             .spawn(move || {
                 let mut seen: Vec<Seen> = Vec::new();
+                let mut slots: Vec<&'static Slot> = Vec::new();
                 while !stop2.load(Ordering::Relaxed) {
                     std::thread::sleep(TICK);
-                    let slots: Vec<&'static Slot> = SLOTS.lock().clone();
+                    if SLOT_COUNT.load(Ordering::Acquire) != slots.len() {
+                        slots = SLOTS.lock().clone();
+                    }
                     seen.resize(slots.len(), Seen::default());
                     for (slot, seen) in slots.iter().zip(seen.iter_mut()) {
                         let seq = slot.seq.load(Ordering::Acquire);
