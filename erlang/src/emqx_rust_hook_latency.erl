@@ -13,30 +13,34 @@
 
 -include("emqx_rust_hook.hrl").
 
--export([new/1, new/2, summary/1]).
+-export([new/1, new/2, new/3, summary/1]).
 -export_type([lat/0]).
-
--define(NIF, emqx_rust_hook_nif).
 
 -type lat() :: #lat{}.
 
-%% @doc Times one call of `Hook' in 16 per thread in the started library.
+%% @doc Times one call of `Hook' in 16 per thread in the library started in
+%% emqx_rust_hook_nif.
 -spec new(atom()) -> lat().
 new(Hook) -> new(Hook, ?DEFAULT_LATENCY_SAMPLE).
 
-%% @doc Times one call of `Hook' in `Every' per thread in the started library (the first
-%% call of each thread always).
+%% @doc Times one call of `Hook' in `Every' per thread in the library started in
+%% emqx_rust_hook_nif.
 -spec new(atom(), pos_integer()) -> lat().
-new(Hook, Every) when is_integer(Every), Every >= 1 ->
-    _ = catch ?NIF:latency_sample(Hook, Every),
-    #lat{hook = Hook, every = Every}.
+new(Hook, Every) -> new(emqx_rust_hook_nif, Hook, Every).
+
+%% @doc Times one call of `Hook' in `Every' per thread (the first call of each thread
+%% always) in the library started in module `Nif'.
+-spec new(module(), atom(), pos_integer()) -> lat().
+new(Nif, Hook, Every) when is_atom(Nif), is_integer(Every), Every >= 1 ->
+    _ = catch Nif:latency_sample(Hook, Every),
+    #lat{hook = Hook, every = Every, nif = Nif}.
 
 %% @doc Samples, p50, p99 and max (us) of a hook's calls.
 -spec summary(lat() | undefined) ->
           #{samples := non_neg_integer(), p50 := non_neg_integer(), p99 := non_neg_integer(),
             max := non_neg_integer()}.
-summary(#lat{hook = Hook}) ->
-    case catch ?NIF:latency_summary(Hook) of
+summary(#lat{hook = Hook, nif = Nif}) ->
+    case catch Nif:latency_summary(Hook) of
         {Samples, P50, P99, Max} -> #{samples => Samples, p50 => P50, p99 => P99, max => Max};
         _ -> summary(undefined)
     end;

@@ -265,7 +265,7 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     };
     if let Ok(logger) = config.map_get(atoms::logger()) {
         if let Ok(pid) = logger.decode::<LocalPid>() {
-            crate::log::install(pid);
+            crate::log::install(pid, super::entry::module_name());
         }
     }
     let config = match config_from(config) {
@@ -325,7 +325,20 @@ const STOP_WAIT: Duration = Duration::from_secs(5);
 fn stop(env: Env) -> Atom {
     if let Some(slot) = slot(env) {
         // `terminate` runs on this dirty I/O scheduler (see `start`).
-        crate::erl::with_process_env(env, || slot.stop(STOP_WAIT));
+        crate::erl::with_process_env(env, || slot.stop(STOP_WAIT, None));
+    }
+    atoms::ok()
+}
+
+/// `retire(WaitMs) -> ok`: stops the library after a reload switched its hooks to another
+/// one. Unlike `stop/0`, nothing it was given is cut short: calls running inline finish,
+/// queued and pending calls run (their callers wait at most `call_timeout`), and queued
+/// notifications get `WaitMs` to run; then `terminate` runs.
+#[rustler::nif(schedule = "DirtyIo")]
+fn retire(env: Env, wait_ms: u64) -> Atom {
+    if let Some(slot) = slot(env) {
+        let wait = Duration::from_millis(wait_ms);
+        crate::erl::with_process_env(env, || slot.stop(STOP_WAIT, Some(wait)));
     }
     atoms::ok()
 }

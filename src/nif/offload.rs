@@ -230,21 +230,29 @@ impl Executor {
         ok
     }
 
-    /// Stops every worker; queued notifications get [`DRAIN`] to run, queued pool calls
-    /// are answered with an error at once.
-    pub fn shutdown(&self, core: &Core) {
+    /// Stops every worker. Without `retire`, queued notifications get [`DRAIN`] to run
+    /// and queued pool calls are answered with an error at once. A library retired by a
+    /// reload finishes what it was given instead: queued pool calls run (for at most
+    /// `call_timeout`, after which their callers stopped waiting anyway) and queued
+    /// notifications get `retire` to run. What is still queued then is dropped and
+    /// counted.
+    pub fn shutdown(&self, core: &Core, retire: Option<Duration>) {
         if let Some(mut w) = self.watchdog.lock().take() {
             w.stop();
         }
-        let deadline = Instant::now() + DRAIN;
-        if let Some(n) = &self.notify {
-            for job in n.shutdown(deadline) {
-                dropped(core, job.hook);
+        let now = Instant::now();
+        let (calls, notifications) = match retire {
+            None => (now, now + DRAIN),
+            Some(wait) => (now + self.call_timeout, now + wait),
+        };
+        for pool in self.pools.iter().flatten() {
+            for job in pool.shutdown(calls) {
+                answer_stopped(job);
             }
         }
-        for pool in self.pools.iter().flatten() {
-            for job in pool.shutdown(Instant::now()) {
-                answer_stopped(job);
+        if let Some(n) = &self.notify {
+            for job in n.shutdown(notifications) {
+                dropped(core, job.hook);
             }
         }
     }
