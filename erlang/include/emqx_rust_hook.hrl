@@ -17,11 +17,9 @@
 %% checks they agree). A library of an incompatible SDK is refused.
 -define(SDK_VERSION, <<"0.1.0">>).
 
-%% Latency sampling (emqx_rust_hook_latency): one call in `every' is timed, per process
-%% and hook; `key' names the process dictionary counter, `hist' the histogram
-%% (counters), `max' the largest sample (atomics).
--record(lat, {key :: atom(), every :: pos_integer(), hist :: counters:counters_ref(),
-              max :: atomics:atomics_ref()}).
+%% Latency sampling (emqx_rust_hook_latency): the library loaded into module `nif' times
+%% one call of `hook' in `every' per thread and keeps the histogram.
+-record(lat, {hook :: atom(), every :: pos_integer(), nif = emqx_rust_hook_nif :: module()}).
 
 %% What each callback knows about its hook: the running set (one per hookpoint) is read
 %% by emqx_rust_hook_handler from a `persistent_term' per call.

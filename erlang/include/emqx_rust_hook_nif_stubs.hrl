@@ -1,8 +1,9 @@
 %% The NIF surface of a hook library, shared by the plugin's two library modules
 %% (emqx_rust_hook_nif and emqx_rust_hook_nif_b: see emqx_rust_hook_nif.erl).
 -export([load/1, is_loaded/0]).
--export([start/1, stop/0, retire/1, release/0, stats/0, cancel/1, call_dirty_io/2, log_handled/1, log_stats/0,
-         library_status/0, library_command/1]).
+-export([start/1, stop/0, retire/1, release/0, stats/0, cancel/1, call_dirty_io/2,
+         log_handled/1, log_stats/0, library_status/0, library_command/1,
+         latency_sample/2, latency_summary/1]).
 -export([client_connect/3, client_connack/4, client_connected/3, client_disconnected/4,
          client_authenticate/3, client_check_acl/5, client_subscribe/4,
          client_unsubscribe/4, session_created/3, session_subscribed/4,
@@ -69,6 +70,13 @@ library_status() -> ?NOT_LOADED.
 %% @doc Runs an operator's command in the library (`Hooks::command'): `{ok, Text}' or
 %% `{error, Message}'.
 library_command(_Args) -> ?NOT_LOADED.
+%% @doc The started library times one call of `Hook' in `Every' per thread (the first of
+%% each thread always; 0: none, the value before this is called): `ok' or
+%% `{error, not_started}'.
+latency_sample(_Hook, _Every) -> ?NOT_LOADED.
+%% @doc `{Samples, P50, P99, Max}' (us) of the timed calls of `Hook' in the started
+%% library, or `undefined'.
+latency_summary(_Hook) -> ?NOT_LOADED.
 
 client_connect(_Tag, _ConnInfo, _Props) -> ?NOT_LOADED.
 client_connack(_Tag, _ConnInfo, _Rc, _Props) -> ?NOT_LOADED.

@@ -391,10 +391,10 @@ hook_record({Name, #{mode := Mode, topics := Topics, sys := Sys, failed_action :
                  _ -> FA
              end,
     #hook{name = Name, nif = Mod, mode = Mode, topics = Topics, sys = Sys, failed_action = Failed,
-          timeout = opt(call_timeout, Opts), lat = latency(Name, opt(latency_sample, Opts))}.
+          timeout = opt(call_timeout, Opts), lat = latency(Mod, Name, opt(latency_sample, Opts))}.
 
-latency(_Name, 0) -> undefined;
-latency(Name, Every) -> emqx_rust_hook_latency:new(Name, Every).
+latency(_Mod, _Name, 0) -> undefined;
+latency(Mod, Name, Every) -> emqx_rust_hook_latency:new(Mod, Name, Every).
 
 %% A driver option, or its default (emqx_rust_hook.hrl) when the app env lacks it.
 opt(call_timeout, Opts) -> proplists:get_value(call_timeout, Opts, ?DEFAULT_CALL_TIMEOUT);

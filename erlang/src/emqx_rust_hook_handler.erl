@@ -12,7 +12,7 @@
 %% When the library fails (bad input, an invalid decision, a panic, a timeout, an
 %% overload) the callback logs it and applies the hook's failure policy.
 %% Message hooks with topic filters are filtered here, before Rust is called.
-%% A sample of the calls is timed (emqx_rust_hook_latency).
+%% A sample of the calls is timed by the library itself (emqx_rust_hook_latency).
 %%
 %% Each callback is registered with the index of its hookpoint and reads the running
 %% library's hooks from one `persistent_term' per call (`active/0'): a reload
@@ -51,150 +51,135 @@ callback(HookPoint) ->
 on_client_connect(ConnInfo, Props, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, Props, {client_connect, [ConnInfo, Props]},
-                                await(H, Tag, M:client_connect(Tag, ConnInfo, Props))));
+            result(H, Props, {client_connect, [ConnInfo, Props]},
+                   await(H, Tag, M:client_connect(Tag, ConnInfo, Props)));
         undefined -> ok
     end.
 
 on_client_connack(ConnInfo, Rc, Props, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, Props, {client_connack, [ConnInfo, Rc, Props]},
-                                await(H, Tag, M:client_connack(Tag, ConnInfo, Rc, Props))));
+            result(H, Props, {client_connack, [ConnInfo, Rc, Props]},
+                   await(H, Tag, M:client_connack(Tag, ConnInfo, Rc, Props)));
         undefined -> ok
     end.
 
 on_client_connected(ClientInfo, ConnInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {client_connected, [ClientInfo, ConnInfo]},
-                                await(H, Tag, M:client_connected(Tag, ClientInfo, ConnInfo))));
+            result(H, ok, {client_connected, [ClientInfo, ConnInfo]},
+                   await(H, Tag, M:client_connected(Tag, ClientInfo, ConnInfo)));
         undefined -> ok
     end.
 
 on_client_disconnected(ClientInfo, Reason, ConnInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {client_disconnected, [ClientInfo, Reason, ConnInfo]},
-                                await(H, Tag, M:client_disconnected(Tag, ClientInfo, Reason, ConnInfo))));
+            result(H, ok, {client_disconnected, [ClientInfo, Reason, ConnInfo]},
+                   await(H, Tag, M:client_disconnected(Tag, ClientInfo, Reason, ConnInfo)));
         undefined -> ok
     end.
 
 on_client_authenticate(ClientInfo, Acc, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, Acc, {client_authenticate, [ClientInfo, Acc]},
-                                await(H, Tag, M:client_authenticate(Tag, ClientInfo, Acc))));
+            result(H, Acc, {client_authenticate, [ClientInfo, Acc]},
+                   await(H, Tag, M:client_authenticate(Tag, ClientInfo, Acc)));
         undefined -> ok
     end.
 
 on_client_check_acl(ClientInfo, PubSub, Topic, Acc, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, Acc, {client_check_acl, [ClientInfo, PubSub, Topic, Acc]},
-                                await(H, Tag, M:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc))));
+            result(H, Acc, {client_check_acl, [ClientInfo, PubSub, Topic, Acc]},
+                   await(H, Tag, M:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc)));
         undefined -> ok
     end.
 
 on_client_subscribe(ClientInfo, Props, Filters, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, Filters, {client_subscribe, [ClientInfo, Props, Filters]},
-                                await(H, Tag, M:client_subscribe(Tag, ClientInfo, Props, Filters))));
+            result(H, Filters, {client_subscribe, [ClientInfo, Props, Filters]},
+                   await(H, Tag, M:client_subscribe(Tag, ClientInfo, Props, Filters)));
         undefined -> ok
     end.
 
 on_client_unsubscribe(ClientInfo, Props, Filters, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, Filters, {client_unsubscribe, [ClientInfo, Props, Filters]},
-                                await(H, Tag, M:client_unsubscribe(Tag, ClientInfo, Props, Filters))));
+            result(H, Filters, {client_unsubscribe, [ClientInfo, Props, Filters]},
+                   await(H, Tag, M:client_unsubscribe(Tag, ClientInfo, Props, Filters)));
         undefined -> ok
     end.
 
 on_session_created(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {session_created, [ClientInfo, SessInfo]},
-                                await(H, Tag, M:session_created(Tag, ClientInfo, SessInfo))));
+            result(H, ok, {session_created, [ClientInfo, SessInfo]},
+                   await(H, Tag, M:session_created(Tag, ClientInfo, SessInfo)));
         undefined -> ok
     end.
 
 on_session_subscribed(ClientInfo, Topic, SubOpts, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {session_subscribed, [ClientInfo, Topic, SubOpts]},
-                                await(H, Tag, M:session_subscribed(Tag, ClientInfo, Topic, SubOpts))));
+            result(H, ok, {session_subscribed, [ClientInfo, Topic, SubOpts]},
+                   await(H, Tag, M:session_subscribed(Tag, ClientInfo, Topic, SubOpts)));
         undefined -> ok
     end.
 
 on_session_unsubscribed(ClientInfo, Topic, SubOpts, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {session_unsubscribed, [ClientInfo, Topic, SubOpts]},
-                                await(H, Tag, M:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts))));
+            result(H, ok, {session_unsubscribed, [ClientInfo, Topic, SubOpts]},
+                   await(H, Tag, M:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts)));
         undefined -> ok
     end.
 
 on_session_resumed(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {session_resumed, [ClientInfo, SessInfo]},
-                                await(H, Tag, M:session_resumed(Tag, ClientInfo, SessInfo))));
+            result(H, ok, {session_resumed, [ClientInfo, SessInfo]},
+                   await(H, Tag, M:session_resumed(Tag, ClientInfo, SessInfo)));
         undefined -> ok
     end.
 
 on_session_discarded(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {session_discarded, [ClientInfo, SessInfo]},
-                                await(H, Tag, M:session_discarded(Tag, ClientInfo, SessInfo))));
+            result(H, ok, {session_discarded, [ClientInfo, SessInfo]},
+                   await(H, Tag, M:session_discarded(Tag, ClientInfo, SessInfo)));
         undefined -> ok
     end.
 
 on_session_takeovered(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {session_takeovered, [ClientInfo, SessInfo]},
-                                await(H, Tag, M:session_takeovered(Tag, ClientInfo, SessInfo))));
+            result(H, ok, {session_takeovered, [ClientInfo, SessInfo]},
+                   await(H, Tag, M:session_takeovered(Tag, ClientInfo, SessInfo)));
         undefined -> ok
     end.
 
 on_session_terminated(ClientInfo, Reason, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
-            T0 = t0(H),
             Tag = tag(H),
-            timed(H, T0, result(H, ok, {session_terminated, [ClientInfo, Reason, SessInfo]},
-                                await(H, Tag, M:session_terminated(Tag, ClientInfo, Reason, SessInfo))));
+            result(H, ok, {session_terminated, [ClientInfo, Reason, SessInfo]},
+                   await(H, Tag, M:session_terminated(Tag, ClientInfo, Reason, SessInfo)));
         undefined -> ok
     end.
 
@@ -203,10 +188,9 @@ on_message_publish(Msg, I) ->
         H = #hook{nif = M} ->
             case wanted(Msg, H) of
                 true ->
-                T0 = t0(H),
-                Tag = tag(H),
-                timed(H, T0, result(H, Msg, {message_publish, [Msg]},
-                                    await(H, Tag, M:message_publish(Tag, Msg))));
+                    Tag = tag(H),
+                    result(H, Msg, {message_publish, [Msg]},
+                           await(H, Tag, M:message_publish(Tag, Msg)));
                 false -> ok
             end;
         undefined -> ok
@@ -217,10 +201,9 @@ on_message_delivered(ClientInfo, Msg, I) ->
         H = #hook{nif = M} ->
             case wanted(Msg, H) of
                 true ->
-                T0 = t0(H),
-                Tag = tag(H),
-                timed(H, T0, result(H, Msg, {message_delivered, [ClientInfo, Msg]},
-                                    await(H, Tag, M:message_delivered(Tag, ClientInfo, Msg))));
+                    Tag = tag(H),
+                    result(H, Msg, {message_delivered, [ClientInfo, Msg]},
+                           await(H, Tag, M:message_delivered(Tag, ClientInfo, Msg)));
                 false -> ok
             end;
         undefined -> ok
@@ -231,10 +214,9 @@ on_message_acked(ClientInfo, Msg, I) ->
         H = #hook{nif = M} ->
             case wanted(Msg, H) of
                 true ->
-                T0 = t0(H),
-                Tag = tag(H),
-                timed(H, T0, result(H, ok, {message_acked, [ClientInfo, Msg]},
-                                    await(H, Tag, M:message_acked(Tag, ClientInfo, Msg))));
+                    Tag = tag(H),
+                    result(H, ok, {message_acked, [ClientInfo, Msg]},
+                           await(H, Tag, M:message_acked(Tag, ClientInfo, Msg)));
                 false -> ok
             end;
         undefined -> ok
@@ -245,36 +227,13 @@ on_message_dropped(Msg, Node, Reason, I) ->
         H = #hook{nif = M} ->
             case wanted(Msg, H) of
                 true ->
-                T0 = t0(H),
-                Tag = tag(H),
-                timed(H, T0, result(H, ok, {message_dropped, [Msg, Node, Reason]},
-                                    await(H, Tag, M:message_dropped(Tag, Msg, Node, Reason))));
+                    Tag = tag(H),
+                    result(H, ok, {message_dropped, [Msg, Node, Reason]},
+                           await(H, Tag, M:message_dropped(Tag, Msg, Node, Reason)));
                 false -> ok
             end;
         undefined -> ok
     end.
-
-%% The start time of a call that is sampled, else `undefined' (emqx_rust_hook_latency:
-%% the first call of each hook in a process, then one in `latency_sample'). Local, so the
-%% calls that are not sampled pay two process dictionary operations and nothing else.
-t0(#hook{lat = #lat{key = Key, every = Every}}) ->
-    case get(Key) of
-        N when is_integer(N), N < Every - 1 ->
-            put(Key, N + 1),
-            undefined;
-        _ ->
-            put(Key, 0),
-            erlang:monotonic_time()
-    end;
-t0(_) ->
-    undefined.
-
-%% Records the time a sampled call took and passes its result on.
-timed(_H, undefined, Result) ->
-    Result;
-timed(H, T0, Result) ->
-    emqx_rust_hook_latency:stop(H#hook.lat, T0),
-    Result.
 
 %% How the call runs: `auto', `inline' and `queue' name themselves; a pool call, or a
 %% call of an `async fn' method, is tagged with a fresh reference, which its answer

@@ -6,8 +6,12 @@ use super::watch::Demoted;
 use crate::counter::Counter;
 use crate::hookpoint::HookPoint;
 use crate::hooks::Hooks;
+use crate::latency::Latency;
 use crate::spec::HookSpec;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The generation of the next `Core` (see `Core::generation`).
+static GENERATION: AtomicU64 = AtomicU64::new(1);
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +49,11 @@ pub struct Core {
     pub specs: Vec<HookSpec>,
     /// The `auto` hooks the watchdog moved off the schedulers.
     pub demoted: Arc<Demoted>,
+    /// Unique to this start of the library: the threads' latency sample counters
+    /// (`latency`) start again for each.
+    pub generation: u64,
     stats: [HookStats; 19],
+    latency: [Latency; 19],
 }
 
 impl Core {
@@ -55,13 +63,25 @@ impl Core {
             hooks,
             specs,
             demoted: Default::default(),
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             stats: Default::default(),
+            latency: Default::default(),
         }
     }
 
     /// The counters of one hook.
     pub fn stats(&self, hook: HookPoint) -> &HookStats {
         &self.stats[hook.index()]
+    }
+
+    /// The latency histogram of one hook.
+    pub fn latency(&self, hook: HookPoint) -> &Latency {
+        &self.latency[hook.index()]
+    }
+
+    /// Records the latency of a call timed from `started` (see `latency`) to now.
+    pub fn timed(&self, hook: HookPoint, started: Option<std::time::Instant>) {
+        self.latency(hook).stop(started);
     }
 }
 

@@ -183,7 +183,8 @@ impl Executor {
     }
 
     /// Hands a pool call to the hook's workers: `{pending, Handle}`, or
-    /// `{error, overload, Message}` when its queue is full.
+    /// `{error, overload, Message}` when its queue is full. `started`: when the call
+    /// started, if it is timed (recorded when the answer is sent, see `latency`).
     pub fn submit<'a>(
         &self,
         env: Env<'a>,
@@ -191,6 +192,7 @@ impl Executor {
         hook: HookPoint,
         tag: Term<'a>,
         args: &[Term<'a>],
+        started: Option<Instant>,
     ) -> Term<'a> {
         let Some(pool) = &self.pools[hook.index()] else {
             return (
@@ -200,7 +202,7 @@ impl Executor {
             )
                 .encode(env);
         };
-        let state = PendingCall::new(hook);
+        let state = PendingCall::new(hook, started);
         let reply = Reply {
             pid: env.pid(),
             state: state.clone(),
@@ -520,6 +522,7 @@ fn run_job(core: &Core, call_timeout: Duration, job: QueuedCall, finishing: &mut
                             let msg = (tag, result).encode(e);
                             finishing();
                             send(e, &r.pid, msg);
+                            core.timed(hook, r.state.started);
                         }
                     }
                 })
