@@ -6,7 +6,7 @@ REBAR ?= rebar3
 # Every crate under native/ is built to target/release/lib<name>.so.
 NATIVE := $(notdir $(wildcard native/*))
 
-.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker test-package demo bench bench-storage bench-broker fuzz plugin package clean
+.PHONY: all build rust erlang test lint unit user-crate new-crate integration broker test-broker test-package demo bench bench-storage bench-broker bench-mode-cost fuzz plugin package clean
 
 all: build
 
@@ -99,6 +99,16 @@ bench-storage: build
 	erlc -o _build/bench bench/emqx_rust_hook_storage_bench.erl
 	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
 	    -eval 'try emqx_rust_hook_storage_bench:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
+
+## What the plugin's per-call machinery costs (stand-in host, one BEAM): the 19-hook
+## library inline or `auto', latency sampling on or off, alternated over rounds
+## (BENCH_N calls per case, BENCH_ROUNDS rounds). See BENCHMARKS.md.
+bench-mode-cost: build
+	$(CARGO) build --release -p bench_all_hooks --examples
+	mkdir -p _build/bench
+	erlc -I erlang/include -o _build/bench bench/emqx_rust_hook_bench.erl bench/emqx_rust_hook_mode_cost.erl
+	erl -noshell -pa _build/test/lib/*/ebin _build/test/lib/*/test _build/test/extras/tests _build/bench \
+	    -eval 'try emqx_rust_hook_mode_cost:main() of ok -> halt(0) catch C:E:S -> io:format(standard_error, "bench failed: ~p:~p~n~p~n", [C, E, S]), halt(1) end.'
 
 ## The real EMQX 4.2 broker saturated by MQTT clients, every hook configuration side by
 ## side in one run (no hooks, Erlang hooks, the 19-hook Rust library in several modes,

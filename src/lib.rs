@@ -52,6 +52,8 @@ pub mod erl;
 pub mod hookpoint;
 #[cfg(not(test))]
 pub mod hooks;
+#[cfg_attr(test, allow(dead_code))]
+mod latency;
 #[cfg(not(test))]
 pub mod log;
 mod log_context;

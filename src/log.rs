@@ -43,6 +43,8 @@ const STALLED: Duration = Duration::from_secs(1);
 
 /// Where log lines go: the logger process of the running library.
 static TARGET: Mutex<Option<LocalPid>> = Mutex::new(None);
+/// The Erlang module the library is loaded into, named in each batch sent to `TARGET`.
+static MODULE: Mutex<&'static str> = Mutex::new("emqx_rust_hook_nif");
 /// The log thread's queue while the library runs (see `install` and `stop`).
 static SENDER: ArcSwapOption<SyncSender<Line>> = ArcSwapOption::const_empty();
 /// The log thread.
@@ -71,8 +73,11 @@ use atoms::*;
 /// Sends log lines to `pid` from now on, starting the log thread unless it runs. When
 /// another library of the process already installed a global `tracing` subscriber, that
 /// one stays.
-pub(crate) fn install(pid: LocalPid) {
+/// `module` is the Erlang module the library is loaded into: the logger tells that module
+/// how many lines it wrote (`log_handled/1`).
+pub(crate) fn install(pid: LocalPid, module: &'static str) {
     *TARGET.lock() = Some(pid);
+    *MODULE.lock() = module;
     IN_FLIGHT.store(0, Ordering::Release);
     let mut thread = THREAD.lock();
     if SENDER.load().is_none() {
@@ -196,7 +201,8 @@ fn forward(rx: Receiver<Line>) {
                     (level, line.target, line.message.as_str(), meta).encode(env)
                 })
                 .collect();
-            (rust_log(), lines).encode(env)
+            let module = rustler::Atom::from_str(env, *MODULE.lock()).unwrap_or(rust_log());
+            (rust_log(), lines, module).encode(env)
         });
         if sent.is_err() {
             handled(n);

@@ -5,8 +5,8 @@
 # package's INSTALL.md, then run with EMQX (a private copy of the release, on free ports)
 # and TARBALL set. Then: the plugin is active, `rust_hook status` shows the library, a
 # real MQTT client sees the example's decision (SUBSCRIBE without username: 0x80), after
-# a restart of the broker all of it again, and the README's library upgrade (a new file
-# name in priv/, `path`, `plugins reload`) runs the new library.
+# a restart of the broker all of it again, and the README's library upgrade (the new
+# build copied over the configured .so, `rust_hook reload`) runs the new library.
 #   tests/package_install.sh [4.2|4.4]...   (default: both; needs `make package`)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -81,15 +81,14 @@ for v in "${versions[@]}"; do
         || { echo "EMQX $v: plugin not active after a restart" >&2; exit 1; }
     code=$(suback_code "$EMQX_MQTT_PORT")
     [ "$code" = 128 ] || { echo "EMQX $v: after a restart SUBACK $code, expected 128" >&2; exit 1; }
-    # Upgrading the library as the README says: the new .so under a new name in priv/,
-    # `path` set to it, `plugins reload`.
+    # Upgrading the library as the README says: the new build copied over the
+    # configured .so, then `rust_hook reload`.
     case $v in 4.2) pdir=$T/emqx/plugins/emqx_rust_hook ;; *) pdir=$T/emqx/etc/plugins/emqx_rust_hook ;; esac
-    cp "$pdir/priv/libexample_hook.so" "$pdir/priv/libexample_hook-2.so"
-    sed -i 's|^exhook.drivers.rust.path = .*|exhook.drivers.rust.path = libexample_hook-2.so|' \
-        "$T/emqx/etc/plugins/emqx_rust_hook.conf"
-    grep -q "reloaded successfully" <<< "$("$T/emqx/bin/emqx_ctl" plugins reload emqx_rust_hook)" \
-        || { echo "EMQX $v: plugins reload failed" >&2; exit 1; }
-    grep -q "rust driver: .*libexample_hook-2.so" <<< "$("$T/emqx/bin/emqx_ctl" rust_hook status)" \
+    cp "$ROOT/target/release/libexample_hook.so" "$pdir/priv/libexample_hook.so"
+    out=$("$T/emqx/bin/emqx_ctl" rust_hook reload)
+    grep -q "^reloaded .*libexample_hook.so (SDK " <<< "$out" \
+        || { echo "EMQX $v: rust_hook reload failed: $out" >&2; exit 1; }
+    grep -q "libexample_hook.so" <<< "$("$T/emqx/bin/emqx_ctl" rust_hook status)" \
         || { echo "EMQX $v: the upgraded library is not the one running" >&2; exit 1; }
     code=$(suback_code "$EMQX_MQTT_PORT")
     [ "$code" = 128 ] || { echo "EMQX $v: after the upgrade SUBACK $code, expected 128" >&2; exit 1; }

@@ -31,11 +31,12 @@ schema_defaults_are_the_hrl_defaults_test() ->
                   {failed_action, ?DEFAULT_FAILED_ACTION},
                   {notify_queue_size, ?DEFAULT_NOTIFY_QUEUE_SIZE},
                   {overflow, ?DEFAULT_OVERFLOW},
-                  {latency_sample, ?DEFAULT_LATENCY_SAMPLE}],
+                  {latency_sample, ?DEFAULT_LATENCY_SAMPLE},
+                  {reload_drain, ?DEFAULT_RELOAD_DRAIN}],
                  [{K, proplists:get_value(K, Rust)}
                   || K <- [call_timeout, hook_priority, pool_size, pool_max_size,
                            async_max_in_flight, failed_action, notify_queue_size, overflow,
-                           latency_sample]]),
+                           latency_sample, reload_drain]]),
     %% The record the handler runs with starts from the same defaults.
     ?assertMatch(#hook{failed_action = ?DEFAULT_FAILED_ACTION, timeout = ?DEFAULT_CALL_TIMEOUT},
                  #hook{}).
@@ -214,7 +215,7 @@ unimplemented_refused() ->
 documented_defaults_test() ->
     Keys = ["call_timeout", "hook_priority", "pool_size", "pool_max_size",
             "async_max_in_flight", "failed_action", "notify_queue_size", "overflow",
-            "latency_sample"],
+            "latency_sample", "reload_drain"],
     {ok, Conf} = file:read_file(emqx_double:repo_path("erlang/etc/emqx_rust_hook.conf")),
     {ok, Readme} = file:read_file(filename:join(filename:dirname(emqx_double:repo_path("Makefile")),
                                                 "README.md")),

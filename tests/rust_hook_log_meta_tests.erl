@@ -128,7 +128,7 @@ wait_sent(Id) -> wait_sent(Id, 500).
 wait_sent(_Id, 0) -> error(line_not_sent);
 wait_sent(Id, N) ->
     {messages, Ms} = process_info(whereis(emqx_rust_hook_logger), messages),
-    Sent = [L || {rust_log, Ls} <- Ms, L <- Ls, binary:match(element(3, L), Id) =/= nomatch],
+    Sent = [L || {rust_log, Ls, _Module} <- Ms, L <- Ls, binary:match(element(3, L), Id) =/= nomatch],
     case Sent of
         [] -> timer:sleep(10), wait_sent(Id, N - 1);
         _ -> ok

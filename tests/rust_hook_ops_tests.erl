@@ -1,7 +1,8 @@
 %% @doc Operator controls on the stand-in host: `emqx_ctl rust_hook enable|disable <hook>'
 %% (a disabled hook is not registered, so it does not run; enabled again, it runs), and
 %% the latency histogram behind `rust_hook stats' and the `exhook.rust.<hook>.p50_us /
-%% .p99_us / .max_us' gauges.
+%% .p99_us / .max_us' gauges (kept by the library: its buckets, percentiles and sampling
+%% rule are unit-tested in src/nif/latency.rs).
 -module(rust_hook_ops_tests).
 
 -include_lib("eunit/include/eunit.hrl").
@@ -15,11 +16,6 @@ ops_test_() ->
       {"enable/disable of a hook the library lacks, or with no library", fun bad_names/0},
       {"sampled latency in rust_hook stats and as gauges", fun latency_stats/0},
       {"latency_sample = 1 times every call; 0 turns it off", fun latency_sample_conf/0}]}.
-
-latency_test_() ->
-    [{"buckets: 4 per power of two, each upper bound in its bucket", fun buckets/0},
-     {"percentiles and max of a histogram", fun percentiles/0},
-     {"one call in 16 per process and hook is timed, the first always", fun sampling/0}].
 
 ctl(Args) -> lists:flatten(emqx_ctl:run_command(Args)).
 
@@ -67,17 +63,20 @@ bad_names() ->
 
 latency_stats() ->
     ok = rust_hook_test_util:start("two_hooks"),
-    %% 33 calls from this process: calls 1, 17 and 33 are timed.
+    %% 33 calls from this process: each scheduler thread that runs some times its first
+    %% and then one in 16: calls 1, 17 and 33 when they all run on one thread, one more
+    %% for each other thread the process ran on.
     [deny_check() || _ <- lists:seq(1, 33)],
     Stats = ctl(["rust_hook", "stats"]),
     [Line] = [L || L <- string:split(Stats, "\n", all), string:prefix(L, "client.check_acl") =/= nomatch],
     ?assertNotEqual(nomatch, string:find(Line, "calls=33")),
-    ?assertNotEqual(nomatch, string:find(Line, "samples=3")),
     Field = fun(K) ->
                     [V] = [list_to_integer(string:prefix(W, K ++ "="))
                            || W <- string:lexemes(Line, " "), string:prefix(W, K ++ "=") =/= nomatch],
                     V
             end,
+    Samples = Field("samples"),
+    ?assert(Samples >= 3 andalso Samples =< 2 + erlang:system_info(schedulers)),
     P50 = Field("p50_us"), P99 = Field("p99_us"), Max = Field("max_us"),
     ?assert(P50 =< P99 andalso P99 =< Max),
     %% No hook call takes an hour: the values are plausible microseconds.
@@ -100,53 +99,7 @@ latency_sample_conf() ->
     ok = rust_hook_test_util:start("two_hooks", ["exhook.drivers.rust.latency_sample = 0"]),
     [#{hooks := Hooks}] = [emqx_rust_hook_driver:info()],
     ?assertEqual([undefined, undefined], [element(#hook.lat, H) || H <- Hooks]),
-    erase('emqx_rust_hook.sample.client.check_acl'),
     [deny_check() || _ <- lists:seq(1, 5)],
-    %% Not even the sample counter is kept.
-    ?assertEqual(undefined, get('emqx_rust_hook.sample.client.check_acl')),
     Stats = ctl(["rust_hook", "stats"]),
     ?assertNotEqual(nomatch, string:find(Stats, "calls=5")),
     ?assertNotEqual(nomatch, string:find(Stats, "samples=0")).
-
-buckets() ->
-    L = emqx_rust_hook_latency,
-    ?assertEqual(0, L:bucket(0)),
-    ?assertEqual(0, L:upper_us(0)),
-    %% Every duration lies in its bucket: above the previous bucket's upper bound, at
-    %% most its own; and the bound is within 25% of the duration.
-    lists:foreach(
-      fun(Us) ->
-              B = L:bucket(Us),
-              ?assert(Us =< L:upper_us(B)),
-              ?assert(Us > L:upper_us(B - 1)),
-              ?assert(L:upper_us(B) =< Us + Us div 4 + 1)
-      end, lists:seq(1, 5000) ++ [65535, 65536, 1000000, 123456789]),
-    %% Monotonic.
-    Bs = [L:bucket(Us) || Us <- lists:seq(0, 20000)],
-    ?assertEqual(Bs, lists:sort(Bs)).
-
-percentiles() ->
-    Lat = emqx_rust_hook_latency:new('client.check_acl'),
-    ?assertEqual(#{samples => 0, p50 => 0, p99 => 0, max => 0}, emqx_rust_hook_latency:summary(Lat)),
-    %% 98 fast samples (about 10 us), 2 slow ones (about 1000 and 5000 us): p50 in the
-    %% fast bucket, p99 in the slow one, max the slowest.
-    Native = fun(Us) -> erlang:convert_time_unit(Us, microsecond, native) end,
-    Record = fun(Us) -> emqx_rust_hook_latency:stop(Lat, erlang:monotonic_time() - Native(Us)) end,
-    [Record(10) || _ <- lists:seq(1, 98)],
-    Record(1000),
-    Record(5000),
-    #{samples := 100, p50 := P50, p99 := P99, max := Max} = emqx_rust_hook_latency:summary(Lat),
-    ?assert(P50 >= 10 andalso P50 =< 13),
-    ?assert(P99 >= 1000 andalso P99 =< 1300),
-    ?assert(Max >= 5000 andalso Max < 6000).
-
-sampling() ->
-    Lat = emqx_rust_hook_latency:new('message.publish'),
-    Starts = [emqx_rust_hook_latency:start(Lat) || _ <- lists:seq(1, 48)],
-    Timed = [I || {I, T} <- lists:zip(lists:seq(1, 48), Starts), T =/= undefined],
-    ?assertEqual([1, 17, 33], Timed),
-    %% Another process has its own count: its first call is timed.
-    Self = self(),
-    spawn(fun() -> Self ! {first, emqx_rust_hook_latency:start(Lat)} end),
-    receive {first, T} -> ?assert(is_integer(T)) after 5000 -> error(timeout) end,
-    ?assertEqual(undefined, emqx_rust_hook_latency:start(undefined)).

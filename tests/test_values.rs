@@ -257,10 +257,16 @@ fn config_defaults_are_the_plugins() {
     assert_eq!(default("FAILED_ACTION"), "ignore");
     assert_eq!(format!("{:?}", c.overflow()), "DropNewest");
     assert_eq!(default("OVERFLOW"), "drop_newest");
-    // Every default of the hrl is checked above, except `latency_sample`, which only the
-    // plugin (Erlang) reads.
+    // Every default of the hrl is checked above, except `latency_sample` and
+    // `reload_drain`, which only the plugin (Erlang) reads.
     assert!(hrl.contains("-define(DEFAULT_LATENCY_SAMPLE,"));
-    assert_eq!(hrl.matches("-define(DEFAULT_").count(), 9);
+    assert!(hrl.contains("-define(DEFAULT_RELOAD_DRAIN,"));
+    assert_eq!(hrl.matches("-define(DEFAULT_").count(), 10);
+    // The SDK version the plugin speaks is this crate's.
+    assert!(hrl.contains(&format!(
+        "-define(SDK_VERSION, <<\"{}\">>).",
+        env!("CARGO_PKG_VERSION")
+    )));
 }
 
 #[test]

@@ -11,15 +11,18 @@
 -define(DEFAULT_NOTIFY_QUEUE_SIZE, 10000).      % conf: notify_queue_size
 -define(DEFAULT_OVERFLOW, drop_newest).         % conf: overflow
 -define(DEFAULT_LATENCY_SAMPLE, 16).            % conf: latency_sample (0: off)
+-define(DEFAULT_RELOAD_DRAIN, 15000).           % ms; conf: reload_drain = 15s
 
-%% Latency sampling (emqx_rust_hook_latency): one call in `every' is timed, per process
-%% and hook; `key' names the process dictionary counter, `hist' the histogram
-%% (counters), `max' the largest sample (atomics).
--record(lat, {key :: atom(), every :: pos_integer(), hist :: counters:counters_ref(),
-              max :: atomics:atomics_ref()}).
+%% The SDK version this plugin speaks (the SDK crate's version; tests/test_values.rs
+%% checks they agree). A library of an incompatible SDK is refused.
+-define(SDK_VERSION, <<"0.1.0">>).
 
-%% What each registered callback knows about its hook; passed as the extra argument of
-%% the `{emqx_rust_hook_handler, Fun, [#hook{}]}' action.
+%% Latency sampling (emqx_rust_hook_latency): the library loaded into module `nif' times
+%% one call of `hook' in `every' per thread and keeps the histogram.
+-record(lat, {hook :: atom(), every :: pos_integer(), nif = emqx_rust_hook_nif :: module()}).
+
+%% What each callback knows about its hook: the running set (one per hookpoint) is read
+%% by emqx_rust_hook_handler from a `persistent_term' per call.
 -record(hook, {
     name :: atom(),                  % the hookpoint, e.g. 'client.authenticate'
     mode = auto :: auto | inline | pool | queue | async,
@@ -27,5 +30,6 @@
     topics = [] :: [binary()],       % message hooks: run only for matching topics
     sys = false :: boolean(),        % message hooks: let $SYS/... messages through
     timeout = ?DEFAULT_CALL_TIMEOUT :: non_neg_integer(),
-    lat :: #lat{} | undefined        % its latency histogram (emqx_rust_hook_latency)
+    lat :: #lat{} | undefined,       % its latency histogram (emqx_rust_hook_latency)
+    nif = emqx_rust_hook_nif :: module() % the module its library is loaded into
 }).

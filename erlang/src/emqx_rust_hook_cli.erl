@@ -12,14 +12,15 @@ load() -> emqx_ctl:register_command(rust_hook, {?MODULE, cli}, []).
 %% @doc Unregisters the `rust_hook' command.
 unload() -> emqx_ctl:unregister_command(rust_hook).
 
-%% @doc `rust_hook status', `rust_hook stats', `rust_hook enable|disable <hook>' and
-%% `rust_hook cmd ...'.
+%% @doc `rust_hook status', `rust_hook stats', `rust_hook enable|disable <hook>',
+%% `rust_hook reload [Path]' and `rust_hook cmd ...'.
 cli(["status"]) ->
     case emqx_rust_hook_driver:info() of
         not_running ->
             emqx_ctl:print("rust driver: not running~n");
-        #{path := Path, priority := Prio, hooks := Hooks, disabled := Disabled} ->
-            emqx_ctl:print("rust driver: ~ts (priority ~p)~n", [Path, Prio]),
+        #{path := Path, priority := Prio, hooks := Hooks, disabled := Disabled} = Info ->
+            emqx_ctl:print("rust driver: ~ts (priority ~p, SDK ~ts)~n",
+                           [Path, Prio, maps:get(sdk, Info, <<"?">>)]),
             [emqx_ctl:print("  ~-22s mode=~p failed_action=~p topics=~p sys=~p~ts~n",
                             [H#hook.name, H#hook.mode, H#hook.failed_action, H#hook.topics,
                              H#hook.sys, disabled(H#hook.name, Disabled)])
@@ -28,7 +29,7 @@ cli(["status"]) ->
             ok
     end;
 cli(["stats"]) ->
-    Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
+    Stats = try (emqx_rust_hook_driver:nif()):stats() catch error:_ -> #{} end,
     Lat = latencies(),
     [emqx_ctl:print("~-22s ~ts~ts~n",
                     [Hook, [io_lib:format("~p=~p ", [K, maps:get(K, S, false)])
@@ -36,19 +37,31 @@ cli(["stats"]) ->
                                      in_flight, workers, demoted]],
                      latency(maps:get(Hook, Lat, undefined))])
      || {Hook, S} <- lists:sort(maps:to_list(Stats))],
-    case catch emqx_rust_hook_nif:log_stats() of
+    case catch (emqx_rust_hook_driver:nif()):log_stats() of
         #{dropped := D, cut := C} ->
             emqx_ctl:print("~-22s dropped=~p cut=~p~n", [log, D, C]);
         _ -> ok
     end,
     ok;
 cli(["cmd" | Args]) ->
-    Result = try emqx_rust_hook_nif:library_command([unicode:characters_to_binary(A) || A <- Args])
+    Result = try (emqx_rust_hook_driver:nif()):library_command([unicode:characters_to_binary(A) || A <- Args])
              catch error:_ -> {error, <<"no library running">>}
              end,
     case Result of
         {ok, Text} -> emqx_ctl:print("~ts~n", [Text]);
         {error, Msg} -> emqx_ctl:print("error: ~ts~n", [Msg])
+    end;
+cli(["reload" | Rest]) when length(Rest) =< 1 ->
+    Path = case Rest of
+               [] -> default;
+               [P] -> P
+           end,
+    case emqx_rust_hook_driver:reload(Path) of
+        {ok, #{path := New, sdk := Sdk, hooks := Hooks}} ->
+            emqx_ctl:print("reloaded ~ts (SDK ~ts), hooks: ~p~n", [New, Sdk, Hooks]);
+        {error, Reason} ->
+            emqx_ctl:print("reload failed, the running library goes on: ~ts~n",
+                           [emqx_rust_hook_driver:format_error(Reason)])
     end;
 cli([Switch, Name]) when Switch =:= "enable"; Switch =:= "disable" ->
     case emqx_rust_hook_driver:find_hook(Name) of
@@ -68,6 +81,7 @@ cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
                     {"rust_hook cmd ...", "Run a command of the library (e.g. clear_cache for emqx_jobs)"},
                     {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads), demoted (an auto hook moved off the schedulers); latency p50/p99/max (us) of sampled calls; and the log's dropped and cut lines"},
+                    {"rust_hook reload [<path>]", "Replace the library (default: the configured path, read again) without a gap: the new one starts beside the old, the hooks switch at once, the old one finishes its calls and stops"},
                     {"rust_hook disable <hook>", "Unregister a hook of the library from EMQX (e.g. client.authenticate), until enabled or the plugin is loaded again"},
                     {"rust_hook enable <hook>", "Register a disabled hook again"}]).
 
@@ -92,7 +106,7 @@ latency(#{samples := N, p50 := P50, p99 := P99, max := Max}) ->
 
 %% The library's own lines (`Hooks::status'), if it reports any.
 print_library_status() ->
-    case catch emqx_rust_hook_nif:library_status() of
+    case catch (emqx_rust_hook_driver:nif()):library_status() of
         [] -> ok;
         Lines when is_list(Lines) ->
             emqx_ctl:print("library status:~n"),

@@ -12,7 +12,14 @@
 %% When the library fails (bad input, an invalid decision, a panic, a timeout, an
 %% overload) the callback logs it and applies the hook's failure policy.
 %% Message hooks with topic filters are filtered here, before Rust is called.
-%% A sample of the calls is timed (emqx_rust_hook_latency).
+%% A sample of the calls is timed by the library itself (emqx_rust_hook_latency).
+%%
+%% Each callback is registered with the index of its hookpoint and reads the running
+%% library's hooks from one `persistent_term' per call (`active/0'): a reload
+%% (emqx_rust_hook_driver) switches every hook to the new library with one write, so a
+%% call finds either the whole old set or the whole new one, never a mix and never none.
+%% A call that raced a reload and reached the old library after it stopped is run again on
+%% the new one.
 -module(emqx_rust_hook_handler).
 
 -include("emqx_rust_hook.hrl").
@@ -25,9 +32,13 @@
          on_message_publish/2, on_message_delivered/3, on_message_acked/3,
          on_message_dropped/4]).
 
--export([callback/1, fallback/3, wanted/2]).
+-export([callback/1, fallback/3, wanted/2, index/1, activate/1, active/0]).
 
--define(NIF, emqx_rust_hook_nif).
+-define(ACTIVE, {?MODULE, active}).
+-define(NO_HOOKS, {undefined, undefined, undefined, undefined, undefined, undefined,
+                   undefined, undefined, undefined, undefined, undefined, undefined,
+                   undefined, undefined, undefined, undefined, undefined, undefined,
+                   undefined}).
 %% How long to wait for an answer the worker already committed to send.
 -define(COMMITTED_REPLY_WAIT, 1000).
 
@@ -37,138 +48,192 @@ callback(HookPoint) ->
     list_to_existing_atom("on_" ++ [case C of $. -> $_; _ -> C end
                                     || C <- atom_to_list(HookPoint)]).
 
-on_client_connect(ConnInfo, Props, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, Props, await(H, Tag, ?NIF:client_connect(Tag, ConnInfo, Props)))).
-
-on_client_connack(ConnInfo, Rc, Props, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, Props, await(H, Tag, ?NIF:client_connack(Tag, ConnInfo, Rc, Props)))).
-
-on_client_connected(ClientInfo, ConnInfo, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:client_connected(Tag, ClientInfo, ConnInfo)))).
-
-on_client_disconnected(ClientInfo, Reason, ConnInfo, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:client_disconnected(Tag, ClientInfo, Reason, ConnInfo)))).
-
-on_client_authenticate(ClientInfo, Acc, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, Acc, await(H, Tag, ?NIF:client_authenticate(Tag, ClientInfo, Acc)))).
-
-on_client_check_acl(ClientInfo, PubSub, Topic, Acc, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, Acc, await(H, Tag, ?NIF:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc)))).
-
-on_client_subscribe(ClientInfo, Props, Filters, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, Filters, await(H, Tag, ?NIF:client_subscribe(Tag, ClientInfo, Props, Filters)))).
-
-on_client_unsubscribe(ClientInfo, Props, Filters, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, Filters, await(H, Tag, ?NIF:client_unsubscribe(Tag, ClientInfo, Props, Filters)))).
-
-on_session_created(ClientInfo, SessInfo, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_created(Tag, ClientInfo, SessInfo)))).
-
-on_session_subscribed(ClientInfo, Topic, SubOpts, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_subscribed(Tag, ClientInfo, Topic, SubOpts)))).
-
-on_session_unsubscribed(ClientInfo, Topic, SubOpts, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts)))).
-
-on_session_resumed(ClientInfo, SessInfo, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_resumed(Tag, ClientInfo, SessInfo)))).
-
-on_session_discarded(ClientInfo, SessInfo, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_discarded(Tag, ClientInfo, SessInfo)))).
-
-on_session_takeovered(ClientInfo, SessInfo, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_takeovered(Tag, ClientInfo, SessInfo)))).
-
-on_session_terminated(ClientInfo, Reason, SessInfo, H) ->
-    T0 = t0(H),
-    Tag = tag(H),
-    timed(H, T0, result(H, ok, await(H, Tag, ?NIF:session_terminated(Tag, ClientInfo, Reason, SessInfo)))).
-
-on_message_publish(Msg, H) ->
-    case wanted(Msg, H) of
-        true ->
-            T0 = t0(H),
+on_client_connect(ConnInfo, Props, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
             Tag = tag(H),
-            timed(H, T0, result(H, Msg, await(H, Tag, ?NIF:message_publish(Tag, Msg))));
-        false -> ok
+            result(H, Props, {client_connect, [ConnInfo, Props]},
+                   await(H, Tag, M:client_connect(Tag, ConnInfo, Props)));
+        undefined -> ok
     end.
 
-on_message_delivered(ClientInfo, Msg, H) ->
-    case wanted(Msg, H) of
-        true ->
-            T0 = t0(H),
+on_client_connack(ConnInfo, Rc, Props, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
             Tag = tag(H),
-            timed(H, T0, result(H, Msg, await(H, Tag, ?NIF:message_delivered(Tag, ClientInfo, Msg))));
-        false -> ok
+            result(H, Props, {client_connack, [ConnInfo, Rc, Props]},
+                   await(H, Tag, M:client_connack(Tag, ConnInfo, Rc, Props)));
+        undefined -> ok
     end.
 
-on_message_acked(ClientInfo, Msg, H) ->
-    case wanted(Msg, H) of
-        true ->
-            T0 = t0(H),
+on_client_connected(ClientInfo, ConnInfo, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
             Tag = tag(H),
-            timed(H, T0, result(H, ok, await(H, Tag, ?NIF:message_acked(Tag, ClientInfo, Msg))));
-        false -> ok
+            result(H, ok, {client_connected, [ClientInfo, ConnInfo]},
+                   await(H, Tag, M:client_connected(Tag, ClientInfo, ConnInfo)));
+        undefined -> ok
     end.
 
-on_message_dropped(Msg, Node, Reason, H) ->
-    case wanted(Msg, H) of
-        true ->
-            T0 = t0(H),
+on_client_disconnected(ClientInfo, Reason, ConnInfo, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
             Tag = tag(H),
-            timed(H, T0, result(H, ok, await(H, Tag, ?NIF:message_dropped(Tag, Msg, Node, Reason))));
-        false -> ok
+            result(H, ok, {client_disconnected, [ClientInfo, Reason, ConnInfo]},
+                   await(H, Tag, M:client_disconnected(Tag, ClientInfo, Reason, ConnInfo)));
+        undefined -> ok
     end.
 
-%% The start time of a call that is sampled, else `undefined' (emqx_rust_hook_latency:
-%% the first call of each hook in a process, then one in `latency_sample'). Local, so the
-%% calls that are not sampled pay two process dictionary operations and nothing else.
-t0(#hook{lat = #lat{key = Key, every = Every}}) ->
-    case get(Key) of
-        N when is_integer(N), N < Every - 1 ->
-            put(Key, N + 1),
-            undefined;
-        _ ->
-            put(Key, 0),
-            erlang:monotonic_time()
-    end;
-t0(_) ->
-    undefined.
+on_client_authenticate(ClientInfo, Acc, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, Acc, {client_authenticate, [ClientInfo, Acc]},
+                   await(H, Tag, M:client_authenticate(Tag, ClientInfo, Acc)));
+        undefined -> ok
+    end.
 
-%% Records the time a sampled call took and passes its result on.
-timed(_H, undefined, Result) ->
-    Result;
-timed(H, T0, Result) ->
-    emqx_rust_hook_latency:stop(H#hook.lat, T0),
-    Result.
+on_client_check_acl(ClientInfo, PubSub, Topic, Acc, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, Acc, {client_check_acl, [ClientInfo, PubSub, Topic, Acc]},
+                   await(H, Tag, M:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc)));
+        undefined -> ok
+    end.
+
+on_client_subscribe(ClientInfo, Props, Filters, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, Filters, {client_subscribe, [ClientInfo, Props, Filters]},
+                   await(H, Tag, M:client_subscribe(Tag, ClientInfo, Props, Filters)));
+        undefined -> ok
+    end.
+
+on_client_unsubscribe(ClientInfo, Props, Filters, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, Filters, {client_unsubscribe, [ClientInfo, Props, Filters]},
+                   await(H, Tag, M:client_unsubscribe(Tag, ClientInfo, Props, Filters)));
+        undefined -> ok
+    end.
+
+on_session_created(ClientInfo, SessInfo, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, ok, {session_created, [ClientInfo, SessInfo]},
+                   await(H, Tag, M:session_created(Tag, ClientInfo, SessInfo)));
+        undefined -> ok
+    end.
+
+on_session_subscribed(ClientInfo, Topic, SubOpts, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, ok, {session_subscribed, [ClientInfo, Topic, SubOpts]},
+                   await(H, Tag, M:session_subscribed(Tag, ClientInfo, Topic, SubOpts)));
+        undefined -> ok
+    end.
+
+on_session_unsubscribed(ClientInfo, Topic, SubOpts, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, ok, {session_unsubscribed, [ClientInfo, Topic, SubOpts]},
+                   await(H, Tag, M:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts)));
+        undefined -> ok
+    end.
+
+on_session_resumed(ClientInfo, SessInfo, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, ok, {session_resumed, [ClientInfo, SessInfo]},
+                   await(H, Tag, M:session_resumed(Tag, ClientInfo, SessInfo)));
+        undefined -> ok
+    end.
+
+on_session_discarded(ClientInfo, SessInfo, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, ok, {session_discarded, [ClientInfo, SessInfo]},
+                   await(H, Tag, M:session_discarded(Tag, ClientInfo, SessInfo)));
+        undefined -> ok
+    end.
+
+on_session_takeovered(ClientInfo, SessInfo, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, ok, {session_takeovered, [ClientInfo, SessInfo]},
+                   await(H, Tag, M:session_takeovered(Tag, ClientInfo, SessInfo)));
+        undefined -> ok
+    end.
+
+on_session_terminated(ClientInfo, Reason, SessInfo, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            Tag = tag(H),
+            result(H, ok, {session_terminated, [ClientInfo, Reason, SessInfo]},
+                   await(H, Tag, M:session_terminated(Tag, ClientInfo, Reason, SessInfo)));
+        undefined -> ok
+    end.
+
+on_message_publish(Msg, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            case wanted(Msg, H) of
+                true ->
+                    Tag = tag(H),
+                    result(H, Msg, {message_publish, [Msg]},
+                           await(H, Tag, M:message_publish(Tag, Msg)));
+                false -> ok
+            end;
+        undefined -> ok
+    end.
+
+on_message_delivered(ClientInfo, Msg, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            case wanted(Msg, H) of
+                true ->
+                    Tag = tag(H),
+                    result(H, Msg, {message_delivered, [ClientInfo, Msg]},
+                           await(H, Tag, M:message_delivered(Tag, ClientInfo, Msg)));
+                false -> ok
+            end;
+        undefined -> ok
+    end.
+
+on_message_acked(ClientInfo, Msg, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            case wanted(Msg, H) of
+                true ->
+                    Tag = tag(H),
+                    result(H, ok, {message_acked, [ClientInfo, Msg]},
+                           await(H, Tag, M:message_acked(Tag, ClientInfo, Msg)));
+                false -> ok
+            end;
+        undefined -> ok
+    end.
+
+on_message_dropped(Msg, Node, Reason, I) ->
+    case active(I) of
+        H = #hook{nif = M} ->
+            case wanted(Msg, H) of
+                true ->
+                    Tag = tag(H),
+                    result(H, ok, {message_dropped, [Msg, Node, Reason]},
+                           await(H, Tag, M:message_dropped(Tag, Msg, Node, Reason)));
+                false -> ok
+            end;
+        undefined -> ok
+    end.
 
 %% How the call runs: `auto', `inline' and `queue' name themselves; a pool call, or a
 %% call of an `async fn' method, is tagged with a fresh reference, which its answer
@@ -184,11 +249,11 @@ tag(#hook{mode = Mode}) -> Mode.
 %% it is received (it is microseconds away).
 await(H, auto, {pending, Job, Ref}) ->
     await(H, Ref, {pending, Job});
-await(#hook{timeout = Timeout}, Ref, {pending, Job}) ->
+await(#hook{timeout = Timeout, nif = M}, Ref, {pending, Job}) ->
     receive
         {Ref, Result} -> Result
     after Timeout ->
-        case ?NIF:cancel(Job) of
+        case M:cancel(Job) of
             true ->
                 {error, timeout, <<"no answer within call_timeout">>};
             false ->
@@ -200,12 +265,73 @@ await(#hook{timeout = Timeout}, Ref, {pending, Job}) ->
 await(_H, _Tag, Result) ->
     Result.
 
-%% Passes the library's answer on, or logs its failure and applies the failure policy.
-result(_H, _Acc, ok) -> ok;
-result(H, Acc, {error, Kind, Message}) ->
+%% Passes the library's answer on, or logs its failure and applies the failure policy. A
+%% library that stopped because a reload replaced it (`not_started') has the call run
+%% again by the library that replaced it, once.
+result(H, Acc, Call, {error, not_started, _} = Error) when Call =/= undefined ->
+    case retry(H, Call) of
+        {ok, Result} -> result(H, Acc, undefined, Result);
+        none -> result(H, Acc, undefined, Error)
+    end;
+result(_H, _Acc, _Call, ok) -> ok;
+result(H, Acc, _Call, {error, Kind, Message}) ->
     emqx_rust_hook_logger:failure(H#hook.name, Kind, Message, H#hook.failed_action),
     fallback(H#hook.name, H#hook.failed_action, Acc);
-result(_H, _Acc, Result) -> Result.
+result(_H, _Acc, _Call, Result) -> Result.
+
+retry(#hook{name = Name, nif = Old}, {Fun, Args}) ->
+    case active(index(Name)) of
+        H = #hook{nif = New} when New =/= Old ->
+            Tag = tag(H),
+            {ok, await(H, Tag, erlang:apply(New, Fun, [Tag | Args]))};
+        _ -> none
+    end.
+
+%% @doc The running library's hook at hookpoint index `I' (see `index/1'), or `undefined'
+%% when it does not implement that hook (a reload may register a callback before its
+%% hook is active, and unregisters a callback after).
+-spec active(1..19) -> #hook{} | undefined.
+active(I) ->
+    element(I, persistent_term:get(?ACTIVE, ?NO_HOOKS)).
+
+%% @doc The running library's hooks, as `activate/1' set them.
+-spec active() -> [#hook{}].
+active() ->
+    [H || H = #hook{} <- tuple_to_list(persistent_term:get(?ACTIVE, ?NO_HOOKS))].
+
+%% @doc Makes `Hooks' the running set, all at once: every call from now on runs on them
+%% (hookpoints not in the list do nothing). `[]' clears it.
+-spec activate([#hook{}]) -> ok.
+activate([]) ->
+    _ = persistent_term:erase(?ACTIVE),
+    ok;
+activate(Hooks) ->
+    Set = lists:foldl(fun(H, T) -> setelement(index(H#hook.name), T, H) end,
+                      ?NO_HOOKS, Hooks),
+    persistent_term:put(?ACTIVE, Set).
+
+%% @doc The position of a hookpoint in the running set; the extra argument its callback
+%% is registered with.
+-spec index(atom()) -> 1..19.
+index('client.connect') -> 1;
+index('client.connack') -> 2;
+index('client.connected') -> 3;
+index('client.disconnected') -> 4;
+index('client.authenticate') -> 5;
+index('client.check_acl') -> 6;
+index('client.subscribe') -> 7;
+index('client.unsubscribe') -> 8;
+index('session.created') -> 9;
+index('session.subscribed') -> 10;
+index('session.unsubscribed') -> 11;
+index('session.resumed') -> 12;
+index('session.discarded') -> 13;
+index('session.takeovered') -> 14;
+index('session.terminated') -> 15;
+index('message.publish') -> 16;
+index('message.delivered') -> 17;
+index('message.acked') -> 18;
+index('message.dropped') -> 19.
 
 %% @doc What a hook returns when the library could not decide: `ignore' lets the chain
 %% go on as if the hook had abstained; `deny' refuses the login or the ACL check.

@@ -1,7 +1,7 @@
 %% @doc The plugin's log: writes the Rust library's `tracing' output to the Erlang
-%% logger (the SDK sends `{rust_log, [{Level, Target, Message, Client}]}' here from its log
-%% thread, and this process reports each batch written with
-%% `emqx_rust_hook_nif:log_handled/1': the SDK keeps at most 1,000 lines in this
+%% logger (the SDK sends `{rust_log, [{Level, Target, Message, Client}], Module}' here from
+%% its log thread, and this process reports each batch written with
+%% `Module:log_handled/1', `Module' being the library's (emqx_rust_hook_nif or _b): the SDK keeps at most 1,000 lines in this
 %% mailbox and drops, and counts, what does not fit in its own bounded queue) with the
 %% client of the hook call that logged each line as logger metadata, and logs
 %% hook failures at most once per second per hook and kind, with the number of failures
@@ -48,11 +48,12 @@ handle_call(_Req, _From, State) -> {reply, ignored, State}.
 
 handle_cast(_Msg, State) -> {noreply, State}.
 
-handle_info({rust_log, Lines}, State) when is_list(Lines) ->
+handle_info({rust_log, Lines, Mod}, State) when is_list(Lines), is_atom(Mod) ->
     lists:foreach(fun log_line/1, Lines),
     %% The library may send that many more (a library that is not loaded any more has
-    %% no window to open).
-    _ = (catch emqx_rust_hook_nif:log_handled(length(Lines))),
+    %% no window to open). Two libraries log here during a reload: each batch names the
+    %% module of its library.
+    _ = (catch Mod:log_handled(length(Lines))),
     {noreply, State};
 handle_info(_Info, State) ->
     {noreply, State}.

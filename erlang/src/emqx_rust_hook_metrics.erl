@@ -58,7 +58,7 @@ handle_info(_Info, Seen) ->
 %% library's count at the last sync (and `{created, Name}' to true once the metric was
 %% created); a restarted library starts again from zero.
 publish(Seen) ->
-    Stats = try emqx_rust_hook_nif:stats() catch error:_ -> #{} end,
+    Stats = try (emqx_rust_hook_driver:nif()):stats() catch error:_ -> #{} end,
     publish_latency(maps:fold(fun(Hook, S, Acc) ->
                       {Calls, Failed} = names(Hook),
                       Fails = lists:sum([maps:get(K, S, 0)

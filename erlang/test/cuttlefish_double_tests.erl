@@ -38,6 +38,7 @@ shipped_conf_test() ->
                          {notify_queue_size, 10000},
                          {overflow, drop_newest},
                          {latency_sample, 16},
+                         {reload_drain, 15000},
                          {init_args, []}]}]}]}]},
        cuttlefish_double:map(schema(), shipped_conf())).
 
@@ -55,18 +56,20 @@ all_keys_set_test() ->
                 "exhook.drivers.rust.failed_action = deny\n"
                 "exhook.drivers.rust.notify_queue_size = 5\n"
                 "exhook.drivers.rust.overflow = drop_oldest\n"
-                "exhook.drivers.rust.latency_sample = 0\n"),
+                "exhook.drivers.rust.latency_sample = 0\n"
+                "exhook.drivers.rust.reload_drain = 1m\n"),
     ?assertEqual([{path, "/opt/hooks/libmy_hook.so"}, {call_timeout, 90000},
                   {hook_priority, -5}, {pool_size, 2}, {pool_max_size, 3},
                   {async_max_in_flight, 4}, {failed_action, deny},
                   {notify_queue_size, 5}, {overflow, drop_oldest}, {latency_sample, 0},
-                  {init_args, []}], Rust).
+                  {reload_drain, 60000}, {init_args, []}], Rust).
 
 defaults_test() ->
     ?assertEqual([{rust, [{path, "p"}, {call_timeout, 5000}, {hook_priority, 0},
                           {pool_size, 8}, {pool_max_size, 256}, {async_max_in_flight, 10000},
                           {failed_action, ignore}, {notify_queue_size, 10000},
-                          {overflow, drop_newest}, {latency_sample, 16}, {init_args, []}]}],
+                          {overflow, drop_newest}, {latency_sample, 16}, {reload_drain, 15000},
+                          {init_args, []}]}],
                  drivers("exhook.drivers.rust.path = p\n")).
 
 durations_test_() ->

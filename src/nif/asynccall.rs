@@ -36,12 +36,15 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::Instant;
 
 /// Runs one call of the `async fn` hook `hook` (`tag` is the caller's reference).
+/// `started`: when the call started, if it is timed; a call that goes on on the runtime
+/// records its latency when its answer is sent (see `latency`).
 pub fn call<'a>(
     env: Env<'a>,
     inst: &Instance,
     hook: HookPoint,
     tag: Term<'a>,
     args: &[Term<'a>],
+    started: Option<Instant>,
 ) -> Term<'a> {
     let core = &inst.core;
     let stats = core.stats(hook);
@@ -121,7 +124,7 @@ pub fn call<'a>(
             .encode(env);
     };
     stats.in_flight.fetch_add(1, Ordering::Relaxed);
-    let state = (hook.kind() == HookKind::Fold).then(|| PendingCall::new(hook));
+    let state = (hook.kind() == HookKind::Fold).then(|| PendingCall::new(hook, started));
     let answer = match &state {
         Some(state) => (atoms::pending(), pending::make(env, state.clone())).encode(env),
         None => atoms::ok().encode(env),
@@ -240,6 +243,7 @@ impl AsyncCall {
             if let Some((pid, state)) = reply {
                 if state.claim_reply() {
                     send(e, pid, (tag, term).encode(e));
+                    core.timed(hook, state.started);
                 }
             }
         });

@@ -21,4 +21,5 @@ rustler::atoms! {
     mode, node, calls, errors, panics, timeouts, overloads, dropped, hooks, library,
     notify_queue_size, hook_priority, mode_overrides, overflow, drop_oldest, drop_newest,
     cut, queued, in_flight, workers, pool_max_size, async_max_in_flight, demoted,
+    hold_notifications,
 }

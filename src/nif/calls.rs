@@ -38,6 +38,31 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
         return error_term(env, atoms::not_started(), "the hook library is not started");
     };
     inst.core.stats(hook).calls.bump();
+    let started = inst.core.latency(hook).start(inst.core.generation, hook);
+    let result = run(env, inst, hook, tag, args, started);
+    if started.is_some() && !is_pending(result) {
+        inst.core.timed(hook, started);
+    }
+    result
+}
+
+/// Whether a call's result is `{pending, ...}`: its latency is recorded when its answer
+/// is sent (or its caller stops waiting).
+fn is_pending(result: Term) -> bool {
+    super::term::Tuple::of(result)
+        .and_then(|t| t.get(0))
+        .is_some_and(|first| atoms::pending() == first)
+}
+
+/// `call` once the library is found; `started`: see `latency`.
+fn run<'a>(
+    env: Env<'a>,
+    inst: &super::instance::Instance,
+    hook: HookPoint,
+    tag: Term<'a>,
+    args: &[Term<'a>],
+    started: Option<std::time::Instant>,
+) -> Term<'a> {
     let inline = |env: Env<'a>| {
         crate::erl::with_process_env(env, || {
             let prepared = Prepared {
@@ -57,7 +82,9 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
         return match hook.kind() {
             HookKind::Fold => {
                 let tag = env.make_ref().encode(env);
-                let r = inst.offload.submit(env, &inst.core, hook, tag, args);
+                let r = inst
+                    .offload
+                    .submit(env, &inst.core, hook, tag, args, started);
                 match r.decode::<(Atom, Term)>() {
                     Ok((p, job)) if p == atoms::pending() => (p, job, tag).encode(env),
                     _ => r, // `{error, Kind, Message}`
@@ -71,9 +98,10 @@ fn call<'a>(env: Env<'a>, hook: HookPoint, tag: Term<'a>, args: &[Term<'a>]) -> 
     } else if atoms::queue() == tag {
         inst.offload.enqueue(env, &inst.core, hook, args)
     } else if inst.offload.is_async(hook) {
-        super::asynccall::call(env, inst, hook, tag, args)
+        super::asynccall::call(env, inst, hook, tag, args, started)
     } else {
-        inst.offload.submit(env, &inst.core, hook, tag, args)
+        inst.offload
+            .submit(env, &inst.core, hook, tag, args, started)
     }
 }
 
@@ -126,6 +154,7 @@ fn cancel(env: Env, handle: Term) -> bool {
     if abandoned {
         if let Some(inst) = slot(env).and_then(|s| s.instance.load_full()) {
             HookStats::bump(&inst.core.stats(state.hook).timeouts);
+            inst.core.timed(state.hook, state.started);
         }
     }
     abandoned

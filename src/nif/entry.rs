@@ -46,7 +46,10 @@ pub struct Slot {
 impl Slot {
     /// Takes the library out and stops it, once the calls already running on it have
     /// returned (or `wait` has passed).
-    pub fn stop(&self, wait: Duration) {
+    ///
+    /// `retire` (a reload): the library finishes the calls and notifications it was
+    /// given first (see `Instance::shutdown`).
+    pub fn stop(&self, wait: Duration, retire: Option<Duration>) {
         let _lifecycle = self.lifecycle.lock();
         let Some(instance) = self.instance.swap(None) else {
             return;
@@ -55,7 +58,7 @@ impl Slot {
         while Arc::strong_count(&instance) > 1 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
-        instance.shutdown();
+        instance.shutdown(retire);
     }
 }
 
@@ -74,10 +77,65 @@ struct Entry(ErlNifEntry);
 unsafe impl Sync for Entry {}
 unsafe impl Send for Entry {}
 
-static ENTRY: OnceLock<Entry> = OnceLock::new();
+/// The entry of each module a library can be loaded into (see [`MODULES`]).
+static ENTRIES: [OnceLock<Entry>; 2] = [OnceLock::new(), OnceLock::new()];
 
-/// The Erlang module every hook library is loaded into.
-const MODULE: &std::ffi::CStr = c"emqx_rust_hook_nif";
+/// The Erlang modules a hook library can be loaded into: the plugin's two slots, so that
+/// `emqx_ctl rust_hook reload` can load a new library beside the running one. A library
+/// is loaded into the first unless the plugin staged it under the name of the second
+/// (`emqx_rust_hook_nif_b.<hash>.so`): a NIF library names its module itself, and this
+/// file name is the only thing it can read before the VM asks for that name.
+pub const MODULES: [&std::ffi::CStr; 2] = [c"emqx_rust_hook_nif", c"emqx_rust_hook_nif_b"];
+
+/// The module this copy of the library was loaded into (set by `nif_init`).
+static MODULE: OnceLock<&'static str> = OnceLock::new();
+
+/// The Erlang module this library is loaded into: `emqx_rust_hook_nif` or
+/// `emqx_rust_hook_nif_b`.
+pub fn module_name() -> &'static str {
+    MODULE.get().copied().unwrap_or("emqx_rust_hook_nif")
+}
+
+/// The SDK's version, as the plugin reads it from a library's file before loading it
+/// (it refuses a library of an incompatible SDK). Exported, so that it stays in the file.
+#[no_mangle]
+#[used]
+pub static EMQX_RUST_HOOK_SDK_VERSION: [u8; SDK_VERSION_MARKER.len()] = {
+    let mut out = [0u8; SDK_VERSION_MARKER.len()];
+    let src = SDK_VERSION_MARKER.as_bytes();
+    let mut i = 0;
+    while i < src.len() {
+        out[i] = src[i];
+        i += 1;
+    }
+    out
+};
+const SDK_VERSION_MARKER: &str = concat!(
+    "EMQX_RUST_HOOK_SDK_VERSION=",
+    env!("CARGO_PKG_VERSION"),
+    "\0"
+);
+
+/// Which of [`MODULES`] the file this code was loaded from is staged for.
+fn module_index() -> usize {
+    // SAFETY: dladdr only reads the loader's tables about an address of this object.
+    let file = unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        let here = module_index as *const libc::c_void;
+        if libc::dladdr(here, &mut info) == 0 || info.dli_fname.is_null() {
+            return 0;
+        }
+        std::ffi::CStr::from_ptr(info.dli_fname)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let base = file.rsplit('/').next().unwrap_or_default();
+    let stem = base.split('.').next().unwrap_or_default();
+    MODULES
+        .iter()
+        .position(|m| m.to_bytes() == stem.as_bytes())
+        .unwrap_or(0)
+}
 
 unsafe extern "C" fn load(
     env: *mut ErlNifEnv,
@@ -116,7 +174,7 @@ unsafe extern "C" fn unload(_env: *mut ErlNifEnv, priv_data: *mut c_void) {
     if slot.instance.load().is_some() {
         let _ = std::thread::Builder::new()
             .name("emqx_rust_hook_unload".into())
-            .spawn(move || slot.stop(Duration::from_secs(5)));
+            .spawn(move || slot.stop(Duration::from_secs(5), None));
     }
 }
 
@@ -130,7 +188,9 @@ pub fn nif_entry<T: Hooks>(specs: &'static [HookSpec]) -> *const ErlNifEntry {
         specs,
         type_name: std::any::type_name::<T>(),
     });
-    let entry = ENTRY.get_or_init(|| {
+    let index = module_index();
+    let _ = MODULE.set(MODULES[index].to_str().unwrap_or("emqx_rust_hook_nif"));
+    let entry = ENTRIES[index].get_or_init(|| {
         // The NIF functions of `calls`, collected by rustler's `#[nif]` attribute. We build
         // the entry ourselves (rather than with `rustler::init!`) to add `upgrade` and
         // `unload`, and so that only the user's crate defines `nif_init`.
@@ -140,7 +200,7 @@ pub fn nif_entry<T: Hooks>(specs: &'static [HookSpec]) -> *const ErlNifEntry {
             .map(rustler::Nif::get_def)
             .collect();
         let funcs: &'static [ErlNifFunc] = Vec::leak(funcs);
-        let mut e = ErlNifEntry::new(MODULE, funcs, load);
+        let mut e = ErlNifEntry::new(MODULES[index], funcs, load);
         e.upgrade = Some(upgrade);
         e.unload = Some(unload);
         Entry(e)

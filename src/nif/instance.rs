@@ -6,9 +6,14 @@ use super::watch::Demoted;
 use crate::counter::Counter;
 use crate::hookpoint::HookPoint;
 use crate::hooks::Hooks;
+use crate::latency::Latency;
 use crate::spec::HookSpec;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The generation of the next `Core` (see `Core::generation`).
+static GENERATION: AtomicU64 = AtomicU64::new(1);
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Per-hook counters, read by the plugin's `stats` command.
 #[derive(Default)]
@@ -44,7 +49,11 @@ pub struct Core {
     pub specs: Vec<HookSpec>,
     /// The `auto` hooks the watchdog moved off the schedulers.
     pub demoted: Arc<Demoted>,
+    /// Unique to this start of the library: the threads' latency sample counters
+    /// (`latency`) start again for each.
+    pub generation: u64,
     stats: [HookStats; 19],
+    latency: [Latency; 19],
 }
 
 impl Core {
@@ -54,13 +63,25 @@ impl Core {
             hooks,
             specs,
             demoted: Default::default(),
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             stats: Default::default(),
+            latency: Default::default(),
         }
     }
 
     /// The counters of one hook.
     pub fn stats(&self, hook: HookPoint) -> &HookStats {
         &self.stats[hook.index()]
+    }
+
+    /// The latency histogram of one hook.
+    pub fn latency(&self, hook: HookPoint) -> &Latency {
+        &self.latency[hook.index()]
+    }
+
+    /// Records the latency of a call timed from `started` (see `latency`) to now.
+    pub fn timed(&self, hook: HookPoint, started: Option<std::time::Instant>) {
+        self.latency(hook).stop(started);
     }
 }
 
@@ -76,8 +97,15 @@ impl Instance {
     /// Stops the workers (queued notifications get a few seconds to run), runs the
     /// library's `terminate`, with panics contained, and stops the SDK's runtime and the
     /// log thread.
-    pub fn shutdown(&self) {
-        self.offload.shutdown(&self.core);
+    ///
+    /// `retire` (a reload): calls already given to the library finish first, and queued
+    /// or pending notifications get that long (see `Executor::shutdown`); pending
+    /// `async fn` calls get at most the longer of `call_timeout` and `retire`.
+    pub fn shutdown(&self, retire: Option<Duration>) {
+        self.offload.shutdown(&self.core, retire);
+        if let Some(wait) = retire {
+            self.wait_async(Instant::now() + wait.max(self.offload.call_timeout()));
+        }
         if let Err(msg) = crate::panic::contain(|| self.core.hooks.terminate()) {
             tracing::error!("terminate panicked: {msg}");
         }
@@ -86,5 +114,20 @@ impl Instance {
         crate::rt::stop(super::lifecycle::RUNTIME_STOP_WAIT);
         // Last: what the above logged is sent; no thread of the library is left.
         crate::log::stop(super::lifecycle::RUNTIME_STOP_WAIT);
+    }
+}
+
+impl Instance {
+    /// Waits until no `async fn` call is pending on the runtime, or `deadline`.
+    fn wait_async(&self, deadline: Instant) {
+        let pending = || {
+            self.core
+                .specs
+                .iter()
+                .any(|s| self.core.stats(s.hook).in_flight.load(Ordering::Relaxed) > 0)
+        };
+        while pending() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }

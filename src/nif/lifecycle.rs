@@ -265,9 +265,16 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     };
     if let Ok(logger) = config.map_get(atoms::logger()) {
         if let Ok(pid) = logger.decode::<LocalPid>() {
-            crate::log::install(pid);
+            crate::log::install(pid, super::entry::module_name());
         }
     }
+    // A reload starts the new library with its queued notifications held (at most that
+    // many ms) until the library it replaces has run its own (`release/0`).
+    let hold = config
+        .map_get(atoms::hold_notifications())
+        .ok()
+        .and_then(|t| t.decode::<u64>().ok())
+        .map(Duration::from_millis);
     let config = match config_from(config) {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -301,7 +308,7 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
         }
     };
     let core = Arc::new(Core::new(built, specs));
-    let offload = match Executor::start(&core, &config) {
+    let offload = match Executor::start(&core, &config, hold) {
         Ok(offload) => offload,
         Err(e) => {
             stop_runtime();
@@ -325,7 +332,30 @@ const STOP_WAIT: Duration = Duration::from_secs(5);
 fn stop(env: Env) -> Atom {
     if let Some(slot) = slot(env) {
         // `terminate` runs on this dirty I/O scheduler (see `start`).
-        crate::erl::with_process_env(env, || slot.stop(STOP_WAIT));
+        crate::erl::with_process_env(env, || slot.stop(STOP_WAIT, None));
+    }
+    atoms::ok()
+}
+
+/// `release() -> ok`: lets the queued notifications of a library that a reload started
+/// run, once the library it replaced has run its own (see `start`).
+#[rustler::nif]
+fn release(env: Env) -> Atom {
+    if let Some(inst) = slot(env).and_then(|s| s.instance.load_full()) {
+        inst.offload.release();
+    }
+    atoms::ok()
+}
+
+/// `retire(WaitMs) -> ok`: stops the library after a reload switched its hooks to another
+/// one. Unlike `stop/0`, nothing it was given is cut short: calls running inline finish,
+/// queued and pending calls run (their callers wait at most `call_timeout`), and queued
+/// notifications get `WaitMs` to run; then `terminate` runs.
+#[rustler::nif(schedule = "DirtyIo")]
+fn retire(env: Env, wait_ms: u64) -> Atom {
+    if let Some(slot) = slot(env) {
+        let wait = Duration::from_millis(wait_ms);
+        crate::erl::with_process_env(env, || slot.stop(STOP_WAIT, Some(wait)));
     }
     atoms::ok()
 }

@@ -8,7 +8,8 @@
 //!   `asyncargs`: their arguments and answers.
 //! - `offload`: hook calls copied to the SDK's workers (`crate::workers`); `pending`: the
 //!   cancellable handle of a pool call.
-//! - `watch`: the watchdog of `auto`-mode hooks (the default mode).
+//! - `watch`: the watchdog of `auto`-mode hooks (the default mode); `latency`: the
+//!   sampled per-hook latency behind `rust_hook stats`.
 //! - `term`: fast term reads; `decode`/`encode`: terms to values and decisions to terms;
 //!   `atoms`: the atoms the SDK uses.
 //!
@@ -24,6 +25,7 @@ pub mod dispatch;
 pub mod encode;
 pub mod entry;
 pub mod instance;
+pub mod latency;
 pub mod lifecycle;
 pub mod offload;
 pub mod pending;

@@ -14,7 +14,7 @@ use super::watch::{Watchdog, BUDGET};
 use crate::config::Config;
 use crate::hookpoint::{HookKind, HookPoint};
 use crate::spec::Mode;
-use crate::workers::{BoundedQueue, Elastic, Pushed, Sharded, Workers};
+use crate::workers::{BoundedQueue, Elastic, Gate, Pushed, Sharded, Workers};
 use crossbeam_queue::ArrayQueue;
 use rustler::env::SavedTerm;
 use rustler::{Encoder, Env, LocalPid, OwnedEnv, Term};
@@ -59,13 +59,23 @@ pub struct Executor {
     pub max_in_flight: usize,
     /// Watches the `auto` hooks while they run inline.
     watchdog: parking_lot::Mutex<Option<Watchdog>>,
+    /// Held while the library a reload replaces still runs its queued notifications.
+    gate: Arc<Gate>,
 }
 
 impl Executor {
     /// Starts a pool for each pool-mode hook and the notification shards when any hook
     /// is queued (an `auto` hook counts as pool or queue: it goes there once demoted),
-    /// and the watchdog of the `auto` hooks.
-    pub fn start(core: &Arc<Core>, config: &Config) -> std::io::Result<Executor> {
+    /// and the watchdog of the `auto` hooks. With `hold`, queued notifications wait
+    /// until [`release`](Self::release) (a reload: the library being replaced runs its
+    /// own first), at most `call_timeout` plus `hold` in all.
+    pub fn start(
+        core: &Arc<Core>,
+        config: &Config,
+        hold: Option<Duration>,
+    ) -> std::io::Result<Executor> {
+        let gate = Arc::new(Gate::new(hold.is_some()));
+        let hold_limit = hold.unwrap_or_default() + config.call_timeout();
         let mut pools: Vec<Option<Workers<QueuedCall>>> = (0..19).map(|_| None).collect();
         let mut queued = false;
         let mut watched = [false; 19];
@@ -103,13 +113,16 @@ impl Executor {
             }
         }
         let notify = if queued {
-            let (c, timeout) = (core.clone(), config.call_timeout());
+            let (c, timeout, g) = (core.clone(), config.call_timeout(), gate.clone());
             Some(Sharded::spawn(
                 "rh_notify",
                 config.pool_size(),
                 config.notify_queue_size(),
                 config.overflow(),
-                Arc::new(move |j, finishing: &mut dyn FnMut()| run_job(&c, timeout, j, finishing)),
+                Arc::new(move |j, finishing: &mut dyn FnMut()| {
+                    g.pass(hold_limit);
+                    run_job(&c, timeout, j, finishing)
+                }),
             )?)
         } else {
             None
@@ -145,7 +158,13 @@ impl Executor {
             is_async,
             max_in_flight: config.async_max_in_flight(),
             watchdog: parking_lot::Mutex::new(watchdog),
+            gate,
         })
+    }
+
+    /// Lets queued notifications run (see `start`'s `hold`).
+    pub fn release(&self) {
+        self.gate.open();
     }
 
     /// The threads of `hook`'s pool now (0 when it has none).
@@ -164,7 +183,8 @@ impl Executor {
     }
 
     /// Hands a pool call to the hook's workers: `{pending, Handle}`, or
-    /// `{error, overload, Message}` when its queue is full.
+    /// `{error, overload, Message}` when its queue is full. `started`: when the call
+    /// started, if it is timed (recorded when the answer is sent, see `latency`).
     pub fn submit<'a>(
         &self,
         env: Env<'a>,
@@ -172,6 +192,7 @@ impl Executor {
         hook: HookPoint,
         tag: Term<'a>,
         args: &[Term<'a>],
+        started: Option<Instant>,
     ) -> Term<'a> {
         let Some(pool) = &self.pools[hook.index()] else {
             return (
@@ -181,7 +202,7 @@ impl Executor {
             )
                 .encode(env);
         };
-        let state = PendingCall::new(hook);
+        let state = PendingCall::new(hook, started);
         let reply = Reply {
             pid: env.pid(),
             state: state.clone(),
@@ -228,21 +249,30 @@ impl Executor {
         ok
     }
 
-    /// Stops every worker; queued notifications get [`DRAIN`] to run, queued pool calls
-    /// are answered with an error at once.
-    pub fn shutdown(&self, core: &Core) {
+    /// Stops every worker. Without `retire`, queued notifications get [`DRAIN`] to run
+    /// and queued pool calls are answered with an error at once. A library retired by a
+    /// reload finishes what it was given instead: queued pool calls run (for at most
+    /// `call_timeout`, after which their callers stopped waiting anyway) and queued
+    /// notifications get `retire` to run. What is still queued then is dropped and
+    /// counted.
+    pub fn shutdown(&self, core: &Core, retire: Option<Duration>) {
         if let Some(mut w) = self.watchdog.lock().take() {
             w.stop();
         }
-        let deadline = Instant::now() + DRAIN;
-        if let Some(n) = &self.notify {
-            for job in n.shutdown(deadline) {
-                dropped(core, job.hook);
+        self.gate.open();
+        let now = Instant::now();
+        let (calls, notifications) = match retire {
+            None => (now, now + DRAIN),
+            Some(wait) => (now + self.call_timeout, now + wait),
+        };
+        for pool in self.pools.iter().flatten() {
+            for job in pool.shutdown(calls) {
+                answer_stopped(job);
             }
         }
-        for pool in self.pools.iter().flatten() {
-            for job in pool.shutdown(Instant::now()) {
-                answer_stopped(job);
+        if let Some(n) = &self.notify {
+            for job in n.shutdown(notifications) {
+                dropped(core, job.hook);
             }
         }
     }
@@ -492,6 +522,7 @@ fn run_job(core: &Core, call_timeout: Duration, job: QueuedCall, finishing: &mut
                             let msg = (tag, result).encode(e);
                             finishing();
                             send(e, &r.pid, msg);
+                            core.timed(hook, r.state.started);
                         }
                     }
                 })

@@ -11,6 +11,7 @@ use rustler::sys::{
 use rustler::{Env, Term};
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 const WAITING: u8 = 0;
 const ANSWERED: u8 = 1;
@@ -21,14 +22,18 @@ pub struct PendingCall {
     state: AtomicU8,
     /// The hook, for the timeout counter.
     pub hook: HookPoint,
+    /// When the call started, when it is timed (`latency`): recorded when the answer is
+    /// sent or the caller stops waiting.
+    pub started: Option<Instant>,
 }
 
 impl PendingCall {
-    /// A call that is waiting for its answer.
-    pub fn new(hook: HookPoint) -> Arc<Self> {
+    /// A call that is waiting for its answer; `started`: see the field.
+    pub fn new(hook: HookPoint, started: Option<Instant>) -> Arc<Self> {
         Arc::new(PendingCall {
             state: AtomicU8::new(WAITING),
             hook,
+            started,
         })
     }
 

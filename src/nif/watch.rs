@@ -15,7 +15,7 @@
 
 use crate::hookpoint::HookPoint;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -41,6 +41,9 @@ struct Slot {
 
 /// Every thread that ever ran an `auto` call (scheduler threads live as long as the VM).
 static SLOTS: Mutex<Vec<&'static Slot>> = Mutex::new(Vec::new());
+/// How many `SLOTS` holds: the watchdog copies the list only when it grew, so a tick
+/// takes no lock and allocates nothing.
+static SLOT_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static SLOT: &'static Slot = {
@@ -53,7 +56,9 @@ thread_local! {
             tid,
             thread,
         }));
-        SLOTS.lock().push(slot);
+        let mut slots = SLOTS.lock();
+        slots.push(slot);
+        SLOT_COUNT.store(slots.len(), Ordering::Release);
         slot
     };
 }
@@ -130,11 +135,23 @@ pub struct Watchdog {
 }
 
 /// What the watchdog remembers of a slot between ticks.
-#[derive(Clone, Copy, Default)]
+#[derive(Default)]
 struct Seen {
     seq: u64,
     /// The thread's CPU time when the call was first seen past a tick (ns), if it was.
     cpu: Option<u64>,
+    /// The thread's `/proc/self/task/<tid>/stat`, opened the first time it is read and
+    /// read again in place (a tick that looks at a call past a tick reads it: a VM whose
+    /// schedulers the OS preempts often does that often).
+    stat: Option<std::fs::File>,
+}
+
+impl Seen {
+    /// A new call (or none) on this slot.
+    fn reset(&mut self, seq: u64) {
+        self.seq = seq;
+        self.cpu = None;
+    }
 }
 
 impl Watchdog {
@@ -151,26 +168,29 @@ impl Watchdog {
             .name("rh_watchdog".into())
             .spawn(move || {
                 let mut seen: Vec<Seen> = Vec::new();
+                let mut slots: Vec<&'static Slot> = Vec::new();
                 while !stop2.load(Ordering::Relaxed) {
                     std::thread::sleep(TICK);
-                    let slots: Vec<&'static Slot> = SLOTS.lock().clone();
-                    seen.resize(slots.len(), Seen::default());
+                    if SLOT_COUNT.load(Ordering::Acquire) != slots.len() {
+                        slots = SLOTS.lock().clone();
+                    }
+                    seen.resize_with(slots.len(), Seen::default);
                     for (slot, seen) in slots.iter().zip(seen.iter_mut()) {
                         let seq = slot.seq.load(Ordering::Acquire);
                         let hook = HookPoint::ALL
                             .get(slot.hook.load(Ordering::Relaxed) as usize)
                             .copied();
                         let Some(hook) = hook.filter(|h| watched[h.index()]) else {
-                            *seen = Seen { seq, cpu: None };
+                            seen.reset(seq);
                             continue;
                         };
                         if seq % 2 == 0 || seq != seen.seq || demoted.get(hook) {
-                            *seen = Seen { seq, cpu: None };
+                            seen.reset(seq);
                             continue;
                         }
                         // The same call is running since the previous tick at least.
                         let cpu = thread_cpu_ns(slot.thread);
-                        let why = if blocked(slot.tid) {
+                        let why = if blocked(slot.tid, &mut seen.stat) {
                             Some("blocked (sleep, I/O or a lock)")
                         } else {
                             match (seen.cpu, cpu) {
@@ -234,13 +254,26 @@ fn thread_cpu_ns(t: libc::pthread_t) -> Option<u64> {
 }
 
 /// Whether thread `tid` of this process is blocked: state `S` (sleeping: a sleep, a
-/// socket, a futex) or `D` (uninterruptible I/O) in `/proc/self/task/<tid>/stat`.
-fn blocked(tid: libc::pid_t) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+/// socket, a futex) or `D` (uninterruptible I/O) in `/proc/self/task/<tid>/stat`
+/// (`file`: that file, opened here the first time, then read again from the start).
+fn blocked(tid: libc::pid_t, file: &mut Option<std::fs::File>) -> bool {
+    use std::os::unix::fs::FileExt;
+    if file.is_none() {
+        *file = std::fs::File::open(format!("/proc/self/task/{tid}/stat")).ok();
+    }
+    let Some(f) = file.as_ref() else {
         return false;
     };
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next());
-    matches!(state, Some('S' | 'D'))
+    // The state follows the command name, in parentheses (which may hold anything, so
+    // the last `)` ends it); the fields before it fit in far less than this.
+    let mut buf = [0u8; 512];
+    let Ok(n) = f.read_at(&mut buf, 0) else {
+        return false;
+    };
+    let line = &buf[..n];
+    let Some(close) = line.iter().rposition(|&b| b == b')') else {
+        return false;
+    };
+    let state = line[close + 1..].iter().find(|b| !b.is_ascii_whitespace());
+    matches!(state, Some(b'S' | b'D'))
 }

@@ -12,8 +12,11 @@
 // The SDK's unit-test build leaves out `nif`, the user of most of this.
 #![cfg_attr(test, allow(dead_code))]
 
+mod gate;
 mod queue;
 
+#[cfg_attr(test, allow(unused_imports))] // used by `nif`
+pub use gate::Gate;
 pub use queue::{BoundedQueue, Overflow, Pushed};
 
 use parking_lot::{Condvar, Mutex};

@@ -9,6 +9,7 @@ mod failures;
 mod hooks;
 mod jobs;
 mod ops;
+mod reload;
 
 use broker_tests::runner::Group;
 
@@ -20,6 +21,7 @@ pub fn groups() -> Vec<Group> {
         failures::group(),
         asyncfn::group(),
         ops::group(),
+        reload::group(),
         auto::group(),
         cluster::group(),
         jobs::sqlite_group(),
