@@ -28,7 +28,9 @@ reload_test_() ->
               {"a missing, foreign or incompatible library is refused; the old one serves",
                fun refused/0},
               {"a library replaced in place is loaded anew by a reload without a path",
-               fun replaced_in_place/0}]]}.
+               fun replaced_in_place/0},
+              {"reload reads the conf again; a conf that does not map is refused",
+               fun conf_read_again/0}]]}.
 
 version_test_() ->
     [?_assert(emqx_rust_hook_driver:compatible(<<"0.1.0">>, <<"0.1.0">>)),
@@ -277,3 +279,31 @@ replaced_in_place() ->
     ?assertNotEqual(nomatch, string:find(Out, "reloaded")),
     ok = emqx_hooks:run('client.connected', [ci(<<"in-place">>, undefined), #{}]),
     ?assertEqual(1, count(Sink, <<"reload_hooks_b connected in-place">>)).
+
+conf_read_again() ->
+    Sink = sink(),
+    start(Sink, []),
+    Conf = filename:join(filename:dirname(Sink), "emqx_rust_hook.conf"),
+    Sink2 = Sink ++ ".2",
+    _ = file:delete(Sink2),
+    Write = fun(Extra) ->
+                    ok = file:write_file(Conf, ["exhook.drivers = rust\n",
+                                                "exhook.drivers.rust.path = ", lib("reload_hooks_b"), "\n",
+                                                "exhook.drivers.rust.init.sink = ", Sink2, "\n",
+                                                Extra])
+            end,
+    %% The operator edits the conf (another sink, another path), then reloads.
+    Write(""),
+    Out = ctl(["rust_hook", "reload"]),
+    ?assertNotEqual(nomatch, string:find(Out, "libreload_hooks_b.so")),
+    ok = emqx_hooks:run('client.connected', [ci(<<"conf-2">>, undefined), #{}]),
+    ?assertEqual(1, count(Sink2, <<"reload_hooks_b connected conf-2">>)),
+    ?assertEqual(0, count(Sink, <<"conf-2">>)),
+    %% A conf that does not map: refused, the running library goes on.
+    Write("exhook.drivers.rust.no_such_key = 1\n"),
+    Out2 = ctl(["rust_hook", "reload"]),
+    ?assertNotEqual(nomatch, string:find(Out2, "reload failed")),
+    ?assertNotEqual(nomatch, string:find(Out2, "cannot be read")),
+    ?assertMatch(#{nif := emqx_rust_hook_nif_b}, emqx_rust_hook_driver:info()),
+    ok = emqx_hooks:run('client.connected', [ci(<<"conf-3">>, undefined), #{}]),
+    ?assertEqual(1, count(Sink2, <<"reload_hooks_b connected conf-3">>)).

@@ -35,6 +35,8 @@ start(Name, ExtraLines) ->
             | [[L, "\n"] || L <- ExtraLines]],
     File = filename:join(tmp_dir(), "emqx_rust_hook.conf"),
     ok = file:write_file(File, Conf),
+    %% EMQX reads a plugin's conf from its etc dir (`rust_hook reload' reads it again).
+    ok = application:set_env(emqx_double, plugins_etc_dir, tmp_dir()),
     emqx_plugins:load(emqx_rust_hook, File).
 
 %% @doc Unloads the plugin (its prep_stop unregisters the hooks).

@@ -81,7 +81,7 @@ cli(_) ->
     emqx_ctl:usage([{"rust_hook status", "Show the Rust hook library and its hooks"},
                     {"rust_hook cmd ...", "Run a command of the library (e.g. clear_cache for emqx_jobs)"},
                     {"rust_hook stats", "Show per-hook counters: calls, errors, panics, timeouts, overloads, dropped, in_flight (pending async calls), workers (pool threads), demoted (an auto hook moved off the schedulers); latency p50/p99/max (us) of sampled calls; and the log's dropped and cut lines"},
-                    {"rust_hook reload [<path>]", "Replace the library (default: the configured path, read again) without a gap: the new one starts beside the old, the hooks switch at once, the old one finishes its calls and stops"},
+                    {"rust_hook reload [<path>]", "Replace the library without a gap, with the plugin's conf read again (default path: the conf's): the new one starts beside the old, the hooks switch at once, the old one finishes its calls and stops"},
                     {"rust_hook disable <hook>", "Unregister a hook of the library from EMQX (e.g. client.authenticate), until enabled or the plugin is loaded again"},
                     {"rust_hook enable <hook>", "Register a disabled hook again"}]).
 

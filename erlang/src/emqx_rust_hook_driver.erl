@@ -50,7 +50,8 @@ unload() ->
     end.
 
 %% @doc Replaces the running library with the one at `Path' (`default': the configured
-%% path, read again) without a moment in which a hook is missing: the new library is
+%% path), with the plugin's conf read again (EMQX's reading, as `plugins load' does),
+%% without a moment in which a hook is missing: the new library is
 %% loaded and started beside the old one, every hook is switched to it at once, then the
 %% old library finishes the calls it was given and its queued notifications (at most
 %% `reload_drain' for those), its `terminate' runs, and it is dropped. When the new
@@ -66,21 +67,46 @@ reload(Path0) ->
 do_reload(Path0) ->
     case persistent_term:get(?STATE, undefined) of
         undefined -> {error, not_running};
-        St = #{opts := Opts} ->
-            Path = case Path0 of
-                       default -> resolve(proplists:get_value(path, Opts));
-                       _ -> resolve(Path0)
-                   end,
-            %% The new library holds its queued notifications until the old one has run
-            %% its own: one client's events stay in order across the reload.
-            Hold = opt(reload_drain, Opts) + opt(call_timeout, Opts),
-            case prepare(Path, other(maps:get(nif, St)), [{hold_notifications, Hold} | Opts]) of
-                {ok, New} -> switch_over(St, New);
-                {error, Reason} = Error ->
-                    logger:error("emqx_rust_hook: reload refused, ~ts keeps serving: ~ts",
-                                 [maps:get(path, St), format_error(Reason)]),
-                    Error
+        St ->
+            case conf_opts() of
+                {ok, Configs, Opts} ->
+                    Path = case Path0 of
+                               default -> resolve(proplists:get_value(path, Opts));
+                               _ -> resolve(Path0)
+                           end,
+                    %% The new library holds its queued notifications until the old one
+                    %% has run its own: one client's events stay in order across the
+                    %% reload.
+                    Hold = opt(reload_drain, Opts) + opt(call_timeout, Opts),
+                    Mod = other(maps:get(nif, St)),
+                    case prepare(Path, Mod, [{hold_notifications, Hold} | Opts]) of
+                        {ok, New} ->
+                            ok = emqx_plugins:apply_configs(Configs),
+                            switch_over(St#{opts => Opts}, New);
+                        {error, Reason} = Error -> refused(St, Reason, Error)
+                    end;
+                {error, Reason} = Error -> refused(St, Reason, Error)
             end
+    end.
+
+refused(#{path := Running}, Reason, Error) ->
+    logger:error("emqx_rust_hook: reload refused, ~ts keeps serving: ~ts",
+                 [Running, format_error(Reason)]),
+    Error.
+
+%% The driver options of the plugin's conf as it is now (EMQX's own reading of a
+%% plugin's conf, the one `plugins load' does), and the app env they come from.
+conf_opts() ->
+    try emqx_plugins:generate_configs(emqx_rust_hook) of
+        Configs when is_list(Configs) ->
+            Env = proplists:get_value(emqx_rust_hook, Configs, []),
+            case proplists:get_value(rust, proplists:get_value(drivers, Env, [])) of
+                Opts when is_list(Opts) -> {ok, Configs, Opts};
+                _ -> {error, {bad_conf, "exhook.drivers does not name the rust driver"}}
+            end;
+        Other -> {error, {bad_conf, Other}}
+    catch
+        _:Reason -> {error, {bad_conf, Reason}}
     end.
 
 other(emqx_rust_hook_nif) -> emqx_rust_hook_nif_b;
@@ -439,6 +465,9 @@ format_error({incompatible_sdk, Path, Lib, Plugin}) ->
                   [Path, Lib, Plugin, Plugin]);
 format_error({stage_failed, Path, Reason}) ->
     io_lib:format("cannot copy hook library ~ts to ~ts: ~p", [Path, staging_dir(), Reason]);
+format_error({bad_conf, Reason}) ->
+    io_lib:format("the plugin's conf (etc/plugins/emqx_rust_hook.conf) cannot be read: ~p",
+                  [Reason]);
 format_error(reload_in_progress) ->
     "another reload is in progress";
 format_error(not_running) ->

@@ -111,10 +111,10 @@ rust_hook_configs(Dir) ->
     Conf = filename:join(Dir, "emqx_rust_hook.conf"),
     ok = file:write_file(Conf, "exhook.drivers.rust.path = /x/libh.so\n"
                                "exhook.drivers.rust.init.k = v\n"),
-    {ok, [{emqx_rust_hook, [{drivers, [{rust, Opts}]}]}]} = emqx_plugins:generate_configs(emqx_rust_hook),
+    [{emqx_rust_hook, [{drivers, [{rust, Opts}]}]}] = emqx_plugins:generate_configs(emqx_rust_hook),
     ?assertEqual("/x/libh.so", proplists:get_value(path, Opts)),
     ?assertEqual([{"k", "v"}], proplists:get_value(init_args, Opts)),
-    ?assertMatch({ok, [{emqx_rust_hook, _}]},
+    ?assertMatch([{emqx_rust_hook, _}],
                  emqx_plugins:generate_configs(
                    emqx_rust_hook, emqx_double:repo_path("erlang/etc/emqx_rust_hook.conf"))),
     %% a bad conf: load fails before anything is started
