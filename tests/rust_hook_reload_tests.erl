@@ -110,6 +110,7 @@ switches() ->
     ?assertMatch(#{nif := emqx_rust_hook_nif, sdk := ?SDK_VERSION}, emqx_rust_hook_driver:info()),
     ?assertMatch(#{auth_result := success}, auth(<<"good">>)),
     ?assertEqual(4, our_callbacks()),
+    OldHooks = emqx_rust_hook_handler:active(),
     Out = ctl(["rust_hook", "reload", lib("reload_hooks_b")]),
     ?assertNotEqual(nomatch, string:find(Out, "reloaded")),
     ?assertNotEqual(nomatch, string:find(Out, "libreload_hooks_b.so")),
@@ -121,6 +122,12 @@ switches() ->
     ?assertMatch(#{auth_result := success}, auth(<<"good">>)),
     ?assertMatch(#{auth_result := bad_username_or_password}, auth(<<"bad">>)),
     ?assertEqual(deny, acl(<<"forbidden/x">>)),
+    %% A call that reaches the stopped library with no newer one to run on gets the
+    %% failure policy (ignore: the chain goes on), once.
+    NewHooks = emqx_rust_hook_handler:active(),
+    ok = emqx_rust_hook_handler:activate(OldHooks),
+    ?assertEqual(?ACC, auth(<<"bad">>)),
+    ok = emqx_rust_hook_handler:activate(NewHooks),
     ok = emqx_hooks:run('client.connected', [ci(<<"after-reload">>, undefined), #{}]),
     ?assertEqual(1, count(Sink, <<"reload_hooks_b connected after-reload">>)),
     %% The stats and status are the new library's.

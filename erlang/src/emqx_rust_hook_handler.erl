@@ -39,6 +39,8 @@
                    undefined, undefined, undefined, undefined, undefined, undefined,
                    undefined, undefined, undefined, undefined, undefined, undefined,
                    undefined}).
+%% What a library answers once a reload stopped it (see `retry/5').
+-define(STOPPED, {error, not_started, _}).
 %% How long to wait for an answer the worker already committed to send.
 -define(COMMITTED_REPLY_WAIT, 1000).
 
@@ -52,8 +54,11 @@ on_client_connect(ConnInfo, Props, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, Props, {client_connect, [ConnInfo, Props]},
-                   await(H, Tag, M:client_connect(Tag, ConnInfo, Props)));
+            case await(H, Tag, M:client_connect(Tag, ConnInfo, Props)) of
+                ?STOPPED = Stopped ->
+                    retry(H, Props, Stopped, client_connect, [ConnInfo, Props]);
+                Answer -> result(H, Props, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -61,8 +66,11 @@ on_client_connack(ConnInfo, Rc, Props, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, Props, {client_connack, [ConnInfo, Rc, Props]},
-                   await(H, Tag, M:client_connack(Tag, ConnInfo, Rc, Props)));
+            case await(H, Tag, M:client_connack(Tag, ConnInfo, Rc, Props)) of
+                ?STOPPED = Stopped ->
+                    retry(H, Props, Stopped, client_connack, [ConnInfo, Rc, Props]);
+                Answer -> result(H, Props, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -70,8 +78,11 @@ on_client_connected(ClientInfo, ConnInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {client_connected, [ClientInfo, ConnInfo]},
-                   await(H, Tag, M:client_connected(Tag, ClientInfo, ConnInfo)));
+            case await(H, Tag, M:client_connected(Tag, ClientInfo, ConnInfo)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, client_connected, [ClientInfo, ConnInfo]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -79,8 +90,11 @@ on_client_disconnected(ClientInfo, Reason, ConnInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {client_disconnected, [ClientInfo, Reason, ConnInfo]},
-                   await(H, Tag, M:client_disconnected(Tag, ClientInfo, Reason, ConnInfo)));
+            case await(H, Tag, M:client_disconnected(Tag, ClientInfo, Reason, ConnInfo)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, client_disconnected, [ClientInfo, Reason, ConnInfo]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -88,8 +102,11 @@ on_client_authenticate(ClientInfo, Acc, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, Acc, {client_authenticate, [ClientInfo, Acc]},
-                   await(H, Tag, M:client_authenticate(Tag, ClientInfo, Acc)));
+            case await(H, Tag, M:client_authenticate(Tag, ClientInfo, Acc)) of
+                ?STOPPED = Stopped ->
+                    retry(H, Acc, Stopped, client_authenticate, [ClientInfo, Acc]);
+                Answer -> result(H, Acc, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -97,8 +114,11 @@ on_client_check_acl(ClientInfo, PubSub, Topic, Acc, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, Acc, {client_check_acl, [ClientInfo, PubSub, Topic, Acc]},
-                   await(H, Tag, M:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc)));
+            case await(H, Tag, M:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc)) of
+                ?STOPPED = Stopped ->
+                    retry(H, Acc, Stopped, client_check_acl, [ClientInfo, PubSub, Topic, Acc]);
+                Answer -> result(H, Acc, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -106,8 +126,11 @@ on_client_subscribe(ClientInfo, Props, Filters, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, Filters, {client_subscribe, [ClientInfo, Props, Filters]},
-                   await(H, Tag, M:client_subscribe(Tag, ClientInfo, Props, Filters)));
+            case await(H, Tag, M:client_subscribe(Tag, ClientInfo, Props, Filters)) of
+                ?STOPPED = Stopped ->
+                    retry(H, Filters, Stopped, client_subscribe, [ClientInfo, Props, Filters]);
+                Answer -> result(H, Filters, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -115,8 +138,11 @@ on_client_unsubscribe(ClientInfo, Props, Filters, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, Filters, {client_unsubscribe, [ClientInfo, Props, Filters]},
-                   await(H, Tag, M:client_unsubscribe(Tag, ClientInfo, Props, Filters)));
+            case await(H, Tag, M:client_unsubscribe(Tag, ClientInfo, Props, Filters)) of
+                ?STOPPED = Stopped ->
+                    retry(H, Filters, Stopped, client_unsubscribe, [ClientInfo, Props, Filters]);
+                Answer -> result(H, Filters, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -124,8 +150,11 @@ on_session_created(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {session_created, [ClientInfo, SessInfo]},
-                   await(H, Tag, M:session_created(Tag, ClientInfo, SessInfo)));
+            case await(H, Tag, M:session_created(Tag, ClientInfo, SessInfo)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, session_created, [ClientInfo, SessInfo]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -133,8 +162,11 @@ on_session_subscribed(ClientInfo, Topic, SubOpts, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {session_subscribed, [ClientInfo, Topic, SubOpts]},
-                   await(H, Tag, M:session_subscribed(Tag, ClientInfo, Topic, SubOpts)));
+            case await(H, Tag, M:session_subscribed(Tag, ClientInfo, Topic, SubOpts)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, session_subscribed, [ClientInfo, Topic, SubOpts]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -142,8 +174,11 @@ on_session_unsubscribed(ClientInfo, Topic, SubOpts, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {session_unsubscribed, [ClientInfo, Topic, SubOpts]},
-                   await(H, Tag, M:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts)));
+            case await(H, Tag, M:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, session_unsubscribed, [ClientInfo, Topic, SubOpts]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -151,8 +186,11 @@ on_session_resumed(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {session_resumed, [ClientInfo, SessInfo]},
-                   await(H, Tag, M:session_resumed(Tag, ClientInfo, SessInfo)));
+            case await(H, Tag, M:session_resumed(Tag, ClientInfo, SessInfo)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, session_resumed, [ClientInfo, SessInfo]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -160,8 +198,11 @@ on_session_discarded(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {session_discarded, [ClientInfo, SessInfo]},
-                   await(H, Tag, M:session_discarded(Tag, ClientInfo, SessInfo)));
+            case await(H, Tag, M:session_discarded(Tag, ClientInfo, SessInfo)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, session_discarded, [ClientInfo, SessInfo]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -169,8 +210,11 @@ on_session_takeovered(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {session_takeovered, [ClientInfo, SessInfo]},
-                   await(H, Tag, M:session_takeovered(Tag, ClientInfo, SessInfo)));
+            case await(H, Tag, M:session_takeovered(Tag, ClientInfo, SessInfo)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, session_takeovered, [ClientInfo, SessInfo]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -178,8 +222,11 @@ on_session_terminated(ClientInfo, Reason, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            result(H, ok, {session_terminated, [ClientInfo, Reason, SessInfo]},
-                   await(H, Tag, M:session_terminated(Tag, ClientInfo, Reason, SessInfo)));
+            case await(H, Tag, M:session_terminated(Tag, ClientInfo, Reason, SessInfo)) of
+                ?STOPPED = Stopped ->
+                    retry(H, ok, Stopped, session_terminated, [ClientInfo, Reason, SessInfo]);
+                Answer -> result(H, ok, Answer)
+            end;
         undefined -> ok
     end.
 
@@ -189,8 +236,10 @@ on_message_publish(Msg, I) ->
             case wanted(Msg, H) of
                 true ->
                     Tag = tag(H),
-                    result(H, Msg, {message_publish, [Msg]},
-                           await(H, Tag, M:message_publish(Tag, Msg)));
+                    case await(H, Tag, M:message_publish(Tag, Msg)) of
+                        ?STOPPED = Stopped -> retry(H, Msg, Stopped, message_publish, [Msg]);
+                        Answer -> result(H, Msg, Answer)
+                    end;
                 false -> ok
             end;
         undefined -> ok
@@ -202,8 +251,11 @@ on_message_delivered(ClientInfo, Msg, I) ->
             case wanted(Msg, H) of
                 true ->
                     Tag = tag(H),
-                    result(H, Msg, {message_delivered, [ClientInfo, Msg]},
-                           await(H, Tag, M:message_delivered(Tag, ClientInfo, Msg)));
+                    case await(H, Tag, M:message_delivered(Tag, ClientInfo, Msg)) of
+                        ?STOPPED = Stopped ->
+                            retry(H, Msg, Stopped, message_delivered, [ClientInfo, Msg]);
+                        Answer -> result(H, Msg, Answer)
+                    end;
                 false -> ok
             end;
         undefined -> ok
@@ -215,8 +267,11 @@ on_message_acked(ClientInfo, Msg, I) ->
             case wanted(Msg, H) of
                 true ->
                     Tag = tag(H),
-                    result(H, ok, {message_acked, [ClientInfo, Msg]},
-                           await(H, Tag, M:message_acked(Tag, ClientInfo, Msg)));
+                    case await(H, Tag, M:message_acked(Tag, ClientInfo, Msg)) of
+                        ?STOPPED = Stopped ->
+                            retry(H, ok, Stopped, message_acked, [ClientInfo, Msg]);
+                        Answer -> result(H, ok, Answer)
+                    end;
                 false -> ok
             end;
         undefined -> ok
@@ -228,8 +283,11 @@ on_message_dropped(Msg, Node, Reason, I) ->
             case wanted(Msg, H) of
                 true ->
                     Tag = tag(H),
-                    result(H, ok, {message_dropped, [Msg, Node, Reason]},
-                           await(H, Tag, M:message_dropped(Tag, Msg, Node, Reason)));
+                    case await(H, Tag, M:message_dropped(Tag, Msg, Node, Reason)) of
+                        ?STOPPED = Stopped ->
+                            retry(H, ok, Stopped, message_dropped, [Msg, Node, Reason]);
+                        Answer -> result(H, ok, Answer)
+                    end;
                 false -> ok
             end;
         undefined -> ok
@@ -265,26 +323,21 @@ await(#hook{timeout = Timeout, nif = M}, Ref, {pending, Job}) ->
 await(_H, _Tag, Result) ->
     Result.
 
-%% Passes the library's answer on, or logs its failure and applies the failure policy. A
-%% library that stopped because a reload replaced it (`not_started') has the call run
-%% again by the library that replaced it, once.
-result(H, Acc, Call, {error, not_started, _} = Error) when Call =/= undefined ->
-    case retry(H, Call) of
-        {ok, Result} -> result(H, Acc, undefined, Result);
-        none -> result(H, Acc, undefined, Error)
-    end;
-result(_H, _Acc, _Call, ok) -> ok;
-result(H, Acc, _Call, {error, Kind, Message}) ->
+%% Passes the library's answer on, or logs its failure and applies the failure policy.
+result(_H, _Acc, ok) -> ok;
+result(H, Acc, {error, Kind, Message}) ->
     emqx_rust_hook_logger:failure(H#hook.name, Kind, Message, H#hook.failed_action),
     fallback(H#hook.name, H#hook.failed_action, Acc);
-result(_H, _Acc, _Call, Result) -> Result.
+result(_H, _Acc, Result) -> Result.
 
-retry(#hook{name = Name, nif = Old}, {Fun, Args}) ->
+%% A library that stopped because a reload replaced it answered `not_started': the call
+%% runs once more, on the library that replaced it (else the failure policy applies).
+retry(H = #hook{name = Name, nif = Old}, Acc, Stopped, Fun, Args) ->
     case active(index(Name)) of
-        H = #hook{nif = New} when New =/= Old ->
-            Tag = tag(H),
-            {ok, await(H, Tag, erlang:apply(New, Fun, [Tag | Args]))};
-        _ -> none
+        New = #hook{nif = M} when M =/= Old ->
+            Tag = tag(New),
+            result(H, Acc, await(New, Tag, erlang:apply(M, Fun, [Tag | Args])));
+        _ -> result(H, Acc, Stopped)
     end.
 
 %% @doc The running library's hook at hookpoint index `I' (see `index/1'), or `undefined'

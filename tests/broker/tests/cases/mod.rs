@@ -11,7 +11,21 @@ mod jobs;
 mod ops;
 mod reload;
 
+use broker_tests::broker::Broker;
 use broker_tests::runner::Group;
+
+/// The broker's OS threads now.
+fn os_threads(b: &Broker) -> usize {
+    let pid = b.eval("list_to_integer(os:getpid()).");
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count()
+}
+
+/// The broker VM's memory now (`erlang:memory(total)`), in bytes.
+fn vm_memory(b: &Broker) -> u64 {
+    b.eval("erlang:memory(total).").parse().unwrap()
+}
 
 /// Every group, in the order they run.
 pub fn groups() -> Vec<Group> {

@@ -2,6 +2,7 @@
 //! connected, switching libraries; no leaked hooks or threads; a bad library refused
 //! with a clear message while the broker keeps running.
 
+use super::{os_threads, vm_memory};
 use broker_tests::broker::{native_lib, Broker, Setup};
 use broker_tests::mqtt::{connect, Client, Opts};
 use broker_tests::runner::Group;
@@ -36,17 +37,6 @@ pub fn group() -> Group {
             ),
         ],
     }
-}
-
-fn os_threads(b: &Broker) -> usize {
-    let pid = b.eval("list_to_integer(os:getpid()).");
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .count()
-}
-
-fn vm_memory(b: &Broker) -> u64 {
-    b.eval("erlang:memory(total).").parse().unwrap()
 }
 
 /// The plugin's line in `emqx_ctl plugins list`.

@@ -5,6 +5,7 @@
 //! threads stay flat, and a reload to a missing or incompatible library leaves the
 //! running one serving.
 
+use super::{os_threads, vm_memory};
 use broker_tests::broker::{native_lib, Broker, Setup};
 use broker_tests::mqtt::{connect, raw_connect_login, Opts};
 use broker_tests::runner::Group;
@@ -44,17 +45,6 @@ pub fn group() -> Group {
             hundred_reloads,
         )],
     }
-}
-
-fn os_threads(b: &Broker) -> usize {
-    let pid = b.eval("list_to_integer(os:getpid()).");
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .count()
-}
-
-fn vm_memory(b: &Broker) -> u64 {
-    b.eval("erlang:memory(total).").parse().unwrap()
 }
 
 fn sink_lines() -> Vec<String> {
