@@ -31,13 +31,15 @@ lint:
 
 ## The SDK's unit tests, integration tests (tests/*.rs) and doctests, the testkit's
 ## doctests, the example library's unit tests (its scenario test runs with `broker`), and
-## the decisions of bench/exhook-server (make bench-broker's gRPC HookProvider).
+## the decisions of bench/exhook-server (make bench-broker's gRPC HookProvider) and the
+## figures of bench-broker's report.
 ## PROPTEST_CASES: cases per proptest property (src/proptests.rs; 16 properties).
 unit:
 	PROPTEST_CASES=$${PROPTEST_CASES:-4000} $(CARGO) test --release -p emqx-rust-hook -p emqx-rust-hook-macros -p emqx-rust-hook-testkit --features emqx-rust-hook/tokio
 	$(CARGO) test --release -p example_hook --lib
 	$(CARGO) test --release -p emqx_jobs
 	$(CARGO) test --release -p exhook-bench-server
+	$(CARGO) test --release -p broker-tests --bin bench-broker
 
 ## A hook crate created by the starter in a temp dir outside the workspace: its
 ## `cargo test` (unit tests, doctests, scenario test on a real EMQX) and its plugin.

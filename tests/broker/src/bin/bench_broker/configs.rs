@@ -144,6 +144,7 @@ pub fn all(
 ) -> Vec<Config> {
     let (all19, why19) = lib("target/release/libbench_all_hooks.so");
     let (publ, why_pub) = lib("target/release/examples/libbench_publish_pool.so");
+    let (publ_lib, why_pub1) = (publ.clone(), why_pub.clone());
     let (asy, why_async) = async_lib();
     let mut cfgs = vec![
         Config {
@@ -209,6 +210,16 @@ pub fn all(
             },
             decides: false,
             unavailable: why_pub,
+        },
+        Config {
+            name: "rust_publish_pool1",
+            what: "message.publish alone, on the pool, pool_size 1",
+            kind: Kind::Rust {
+                lib: publ_lib.clone(),
+                conf: vec!["exhook.drivers.rust.pool_size = 1".into()],
+            },
+            decides: false,
+            unavailable: why_pub1,
         },
         Config {
             name: "rust_async",

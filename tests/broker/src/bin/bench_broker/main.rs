@@ -280,7 +280,10 @@ fn main() {
                 }
             );
             let push = |samples: &mut Samples, w: String, v: Sample| {
-                samples.entry((c.name, w)).or_default().push(v)
+                samples
+                    .entry((c.name, w))
+                    .or_default()
+                    .push(Sample { round, ..v })
             };
             push(&mut samples, "publish".into(), Sample::one(p.rate));
             push(&mut samples, "cycles".into(), Sample::one(y.rate));
@@ -331,6 +334,7 @@ fn main() {
                         &mut samples,
                         format!("percall {hook}"),
                         Sample {
+                            round,
                             value: v(mean),
                             p50: Some(v(p50)),
                             p99: Some(v(p99)),

@@ -12,6 +12,8 @@ use std::path::Path;
 /// One round's figure: a throughput, or a per-call mean with its p50 and p99 (ns).
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
+    /// The round it was measured in (0-based).
+    pub round: usize,
     pub value: f64,
     pub p50: Option<f64>,
     pub p99: Option<f64>,
@@ -21,6 +23,7 @@ impl Sample {
     /// A plain value.
     pub fn one(value: f64) -> Sample {
         Sample {
+            round: 0,
             value,
             p50: None,
             p99: None,
@@ -55,6 +58,24 @@ fn median(mut v: Vec<f64>) -> f64 {
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
+}
+
+/// Median, min and max over the rounds of `config / none` from the same round (`None`
+/// when no round has both).
+fn paired(config: &[Sample], none: &[Sample]) -> Option<(f64, f64, f64)> {
+    let ratios: Vec<f64> = config
+        .iter()
+        .filter_map(|c| {
+            let n = none.iter().find(|n| n.round == c.round)?;
+            (n.value > 0.0).then(|| c.value / n.value)
+        })
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some((median(ratios), min, max))
 }
 
 /// `model name` of the CPU and the number of CPUs.
@@ -96,6 +117,9 @@ struct Row {
     p50: Option<f64>,
     p99: Option<f64>,
     n: usize,
+    /// Per round, this configuration's value over `none`'s in the same round: median,
+    /// min, max. Less sensitive than `ratio` to the machine drifting between rounds.
+    paired: Option<(f64, f64, f64)>,
 }
 
 impl Report<'_> {
@@ -118,10 +142,8 @@ impl Report<'_> {
         workloads.sort_by_key(|w| (order(w), w.clone()));
         let mut rows = Vec::new();
         for w in &workloads {
-            let none = self
-                .samples
-                .get(&("none", w.clone()))
-                .map(|v| median(v.iter().map(|s| s.value).collect()));
+            let none_samples = self.samples.get(&("none", w.clone()));
+            let none = none_samples.map(|v| median(v.iter().map(|s| s.value).collect()));
             for c in self.configs.iter().filter(|c| c.unavailable.is_none()) {
                 let Some(v) = self.samples.get(&(c.name, w.clone())) else {
                     continue;
@@ -151,6 +173,7 @@ impl Report<'_> {
                     p50: opt(|s| s.p50),
                     p99: opt(|s| s.p99),
                     n: v.len(),
+                    paired: none_samples.and_then(|ns| paired(v, ns)),
                 });
             }
         }
@@ -261,7 +284,8 @@ impl Report<'_> {
              {} s per workload after {} s warm-up; {} QoS 1 publishers; {} clients cycling \
              connect+publish+disconnect; {} calls per hook for the per-call cost. Median of the \
              rounds, [min-max] over the rounds; ratio to `none` from the same run (throughput: \
-             higher is better; per call: lower is better).\n",
+             higher is better; per call: lower is better); paired ratio: the median, min and \
+             max over the rounds of the ratio to `none` in the same round.\n",
             self.emqx,
             self.otp,
             self.schedulers,
@@ -303,9 +327,9 @@ impl Report<'_> {
         let _ = writeln!(md, "\nAll figures, with the spread over the rounds:\n");
         let _ = writeln!(
             md,
-            "| config | workload | median | [min-max] | ratio to none | p50 / p99 ns |"
+            "| config | workload | median | [min-max] | ratio to none | paired ratio [min-max] | p50 / p99 ns |"
         );
-        let _ = writeln!(md, "|---|---|---:|---|---:|---|");
+        let _ = writeln!(md, "|---|---|---:|---|---:|---|---|");
         for r in &rows {
             let pct = match (r.p50, r.p99) {
                 (Some(a), Some(b)) => format!("{a:.0} / {b:.0}"),
@@ -313,7 +337,7 @@ impl Report<'_> {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.0} {} | [{:.0}-{:.0}] | {} | {} |",
+                "| {} | {} | {:.0} {} | [{:.0}-{:.0}] | {} | {} | {} |",
                 r.config,
                 r.workload,
                 r.value,
@@ -325,6 +349,12 @@ impl Report<'_> {
                     "-".to_string()
                 } else {
                     format!("{:.2}", r.ratio)
+                },
+                match r.paired {
+                    Some((m, lo, hi)) if r.config != "none" => {
+                        format!("{m:.2} [{lo:.2}-{hi:.2}]")
+                    }
+                    _ => "-".to_string(),
                 },
                 pct
             );
@@ -350,6 +380,13 @@ impl Report<'_> {
                     "max": (r.max * 10.0).round() / 10.0,
                     "rounds": r.n,
                 });
+                if let Some((m, lo, hi)) = r.paired {
+                    v["paired_ratio"] = json!({
+                        "median": (m * 1000.0).round() / 1000.0,
+                        "min": (lo * 1000.0).round() / 1000.0,
+                        "max": (hi * 1000.0).round() / 1000.0,
+                    });
+                }
                 if let (Some(a), Some(b)) = (r.p50, r.p99) {
                     v["p50_ns"] = json!(a.round());
                     v["p99_ns"] = json!(b.round());
@@ -387,5 +424,39 @@ impl Report<'_> {
         .expect("write the results' json");
         std::fs::write(dir.join(format!("{stem}.md")), md).expect("write the results' md");
         println!("written: {} and {stem}.md", json_path.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(round: usize, value: f64) -> Sample {
+        Sample {
+            round,
+            ..Sample::one(value)
+        }
+    }
+
+    #[test]
+    fn paired_ratio_divides_by_none_of_the_same_round() {
+        // `none` drifts between rounds; the configuration is always 90% of its round's
+        // `none` (its samples listed in another order).
+        let none = [s(0, 100.0), s(1, 50.0), s(2, 80.0)];
+        let config = [s(2, 72.0), s(0, 90.0), s(1, 45.0)];
+        let (m, lo, hi) = paired(&config, &none).expect("rounds in common");
+        assert!((m - 0.9).abs() < 1e-9 && (lo - 0.9).abs() < 1e-9 && (hi - 0.9).abs() < 1e-9);
+        // Only rounds measured for both count.
+        let (m, lo, hi) = paired(&[s(1, 45.0)], &none).unwrap();
+        assert_eq!((m, lo, hi), (0.9, 0.9, 0.9));
+        assert!(paired(&[s(7, 1.0)], &none).is_none());
+        assert!(paired(&[s(0, 1.0)], &[s(0, 0.0)]).is_none());
+    }
+
+    #[test]
+    fn median_of_even_and_odd_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(vec![]).is_nan());
     }
 }
