@@ -215,7 +215,7 @@ pub fn all(
             name: "rust_publish_pool1",
             what: "message.publish alone, on the pool, pool_size 1",
             kind: Kind::Rust {
-                lib: publ_lib.clone(),
+                lib: publ_lib,
                 conf: vec!["exhook.drivers.rust.pool_size = 1".into()],
             },
             decides: false,
