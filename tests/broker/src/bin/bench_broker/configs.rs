@@ -106,6 +106,47 @@ fn async_lib() -> (PathBuf, Option<String>) {
     )
 }
 
+/// With `$BENCH_ALT_LIB` (another build of the 19-hook library, e.g. with another build
+/// profile, under another file name): `rust_inline_alt` and `rust_default_alt`, the same
+/// configurations as `rust_inline` and `rust_default` with that file, so that two builds
+/// are compared in one run.
+fn alt_lib() -> Vec<Config> {
+    let Some(p) = std::env::var_os("BENCH_ALT_LIB") else {
+        return Vec::new();
+    };
+    let p = PathBuf::from(p);
+    // The broker's plugin keeps each library under its file name (see `apply`).
+    let why = if !p.is_file() {
+        Some(format!("BENCH_ALT_LIB={} does not exist", p.display()))
+    } else if p.file_name() == Some(std::ffi::OsStr::new("libbench_all_hooks.so")) {
+        Some("BENCH_ALT_LIB needs a file name other than libbench_all_hooks.so".into())
+    } else {
+        None
+    };
+    vec![
+        Config {
+            name: "rust_inline_alt",
+            what: "19 Rust hooks, all inline, $BENCH_ALT_LIB",
+            kind: Kind::Rust {
+                lib: p.clone(),
+                conf: modes("inline", "inline"),
+            },
+            decides: true,
+            unavailable: why.clone(),
+        },
+        Config {
+            name: "rust_default_alt",
+            what: "19 Rust hooks, default modes, $BENCH_ALT_LIB",
+            kind: Kind::Rust {
+                lib: p,
+                conf: Vec::new(),
+            },
+            decides: true,
+            unavailable: why,
+        },
+    ]
+}
+
 /// An `exhook_*` configuration for `provider`'s server (or why it did not start).
 fn exhook(
     name: &'static str,
@@ -232,6 +273,7 @@ pub fn all(
             unavailable: why_async,
         },
     ];
+    cfgs.extend(alt_lib());
     match v {
         Version::V4_2 => cfgs.push(Config {
             name: "python",

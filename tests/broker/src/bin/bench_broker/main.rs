@@ -13,7 +13,8 @@
 //! `BENCH_WARMUP` s (1), `BENCH_PUBLISHERS` (8), `BENCH_CYCLERS` (16), `BENCH_PERCALL_N`
 //! calls per hook (20000), `BENCH_CONFIGS` (comma-separated names; default all),
 //! `BENCH_PYTHON310` (a python3.10), `BENCH_PYTHON3` (the python3 of the exhook
-//! virtualenv), `BENCH_ASYNC_LIB` (the async library's .so).
+//! virtualenv), `BENCH_ASYNC_LIB` (the async library's .so), `BENCH_ALT_LIB` (another
+//! build of the 19-hook library: adds `rust_inline_alt` and `rust_default_alt`).
 
 mod configs;
 mod exhook;
