@@ -46,6 +46,19 @@
 %% How long to wait for an answer the worker already committed to send.
 -define(COMMITTED_REPLY_WAIT, 1000).
 
+%% The library's answer to a call: an answer the SDK already shaped for EMQX (`ok',
+%% `{ok, Acc}', `{stop, Acc}') is returned as it is, without another function call (the
+%% path of almost every call); anything else (a pending call to wait for, an error, a
+%% library stopped by a reload) goes to `finish/6'. `Acc' is the hook's accumulator
+%% (`ok' for a notification), `Fun' and `Args' the call, for `retry/5'.
+-define(ANSWER(H, Tag, Acc, Call, Fun, Args),
+        case Call of
+            ok -> ok;
+            {stop, _} = Done__ -> Done__;
+            {ok, _} = Done__ -> Done__;
+            Other__ -> finish(H, Tag, Acc, Other__, Fun, Args)
+        end).
+
 %% @doc The callback function registered for a hookpoint.
 -spec callback(atom()) -> atom().
 callback(HookPoint) ->
@@ -56,11 +69,8 @@ on_client_connect(ConnInfo, Props, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:client_connect(Tag, ConnInfo, Props)) of
-                ?STOPPED = Stopped ->
-                    retry(H, Props, Stopped, client_connect, [ConnInfo, Props]);
-                Answer -> result(H, Props, Answer)
-            end;
+            ?ANSWER(H, Tag, Props, M:client_connect(Tag, ConnInfo, Props),
+                    client_connect, [ConnInfo, Props]);
         undefined -> ok
     end.
 
@@ -68,11 +78,8 @@ on_client_connack(ConnInfo, Rc, Props, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:client_connack(Tag, ConnInfo, Rc, Props)) of
-                ?STOPPED = Stopped ->
-                    retry(H, Props, Stopped, client_connack, [ConnInfo, Rc, Props]);
-                Answer -> result(H, Props, Answer)
-            end;
+            ?ANSWER(H, Tag, Props, M:client_connack(Tag, ConnInfo, Rc, Props),
+                    client_connack, [ConnInfo, Rc, Props]);
         undefined -> ok
     end.
 
@@ -80,11 +87,8 @@ on_client_connected(ClientInfo, ConnInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:client_connected(Tag, ClientInfo, ConnInfo)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, client_connected, [ClientInfo, ConnInfo]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:client_connected(Tag, ClientInfo, ConnInfo),
+                    client_connected, [ClientInfo, ConnInfo]);
         undefined -> ok
     end.
 
@@ -92,11 +96,8 @@ on_client_disconnected(ClientInfo, Reason, ConnInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:client_disconnected(Tag, ClientInfo, Reason, ConnInfo)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, client_disconnected, [ClientInfo, Reason, ConnInfo]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:client_disconnected(Tag, ClientInfo, Reason, ConnInfo),
+                    client_disconnected, [ClientInfo, Reason, ConnInfo]);
         undefined -> ok
     end.
 
@@ -104,11 +105,8 @@ on_client_authenticate(ClientInfo, Acc, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:client_authenticate(Tag, ClientInfo, Acc)) of
-                ?STOPPED = Stopped ->
-                    retry(H, Acc, Stopped, client_authenticate, [ClientInfo, Acc]);
-                Answer -> result(H, Acc, Answer)
-            end;
+            ?ANSWER(H, Tag, Acc, M:client_authenticate(Tag, ClientInfo, Acc),
+                    client_authenticate, [ClientInfo, Acc]);
         undefined -> ok
     end.
 
@@ -116,11 +114,8 @@ on_client_check_acl(ClientInfo, PubSub, Topic, Acc, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc)) of
-                ?STOPPED = Stopped ->
-                    retry(H, Acc, Stopped, client_check_acl, [ClientInfo, PubSub, Topic, Acc]);
-                Answer -> result(H, Acc, Answer)
-            end;
+            ?ANSWER(H, Tag, Acc, M:client_check_acl(Tag, ClientInfo, PubSub, Topic, Acc),
+                    client_check_acl, [ClientInfo, PubSub, Topic, Acc]);
         undefined -> ok
     end.
 
@@ -128,11 +123,8 @@ on_client_subscribe(ClientInfo, Props, Filters, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:client_subscribe(Tag, ClientInfo, Props, Filters)) of
-                ?STOPPED = Stopped ->
-                    retry(H, Filters, Stopped, client_subscribe, [ClientInfo, Props, Filters]);
-                Answer -> result(H, Filters, Answer)
-            end;
+            ?ANSWER(H, Tag, Filters, M:client_subscribe(Tag, ClientInfo, Props, Filters),
+                    client_subscribe, [ClientInfo, Props, Filters]);
         undefined -> ok
     end.
 
@@ -140,11 +132,8 @@ on_client_unsubscribe(ClientInfo, Props, Filters, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:client_unsubscribe(Tag, ClientInfo, Props, Filters)) of
-                ?STOPPED = Stopped ->
-                    retry(H, Filters, Stopped, client_unsubscribe, [ClientInfo, Props, Filters]);
-                Answer -> result(H, Filters, Answer)
-            end;
+            ?ANSWER(H, Tag, Filters, M:client_unsubscribe(Tag, ClientInfo, Props, Filters),
+                    client_unsubscribe, [ClientInfo, Props, Filters]);
         undefined -> ok
     end.
 
@@ -152,11 +141,8 @@ on_session_created(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:session_created(Tag, ClientInfo, SessInfo)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, session_created, [ClientInfo, SessInfo]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:session_created(Tag, ClientInfo, SessInfo),
+                    session_created, [ClientInfo, SessInfo]);
         undefined -> ok
     end.
 
@@ -164,11 +150,8 @@ on_session_subscribed(ClientInfo, Topic, SubOpts, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:session_subscribed(Tag, ClientInfo, Topic, SubOpts)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, session_subscribed, [ClientInfo, Topic, SubOpts]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:session_subscribed(Tag, ClientInfo, Topic, SubOpts),
+                    session_subscribed, [ClientInfo, Topic, SubOpts]);
         undefined -> ok
     end.
 
@@ -176,11 +159,8 @@ on_session_unsubscribed(ClientInfo, Topic, SubOpts, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, session_unsubscribed, [ClientInfo, Topic, SubOpts]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:session_unsubscribed(Tag, ClientInfo, Topic, SubOpts),
+                    session_unsubscribed, [ClientInfo, Topic, SubOpts]);
         undefined -> ok
     end.
 
@@ -188,11 +168,8 @@ on_session_resumed(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:session_resumed(Tag, ClientInfo, SessInfo)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, session_resumed, [ClientInfo, SessInfo]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:session_resumed(Tag, ClientInfo, SessInfo),
+                    session_resumed, [ClientInfo, SessInfo]);
         undefined -> ok
     end.
 
@@ -200,11 +177,8 @@ on_session_discarded(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:session_discarded(Tag, ClientInfo, SessInfo)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, session_discarded, [ClientInfo, SessInfo]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:session_discarded(Tag, ClientInfo, SessInfo),
+                    session_discarded, [ClientInfo, SessInfo]);
         undefined -> ok
     end.
 
@@ -212,11 +186,8 @@ on_session_takeovered(ClientInfo, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:session_takeovered(Tag, ClientInfo, SessInfo)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, session_takeovered, [ClientInfo, SessInfo]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:session_takeovered(Tag, ClientInfo, SessInfo),
+                    session_takeovered, [ClientInfo, SessInfo]);
         undefined -> ok
     end.
 
@@ -224,11 +195,8 @@ on_session_terminated(ClientInfo, Reason, SessInfo, I) ->
     case active(I) of
         H = #hook{nif = M} ->
             Tag = tag(H),
-            case await(H, Tag, M:session_terminated(Tag, ClientInfo, Reason, SessInfo)) of
-                ?STOPPED = Stopped ->
-                    retry(H, ok, Stopped, session_terminated, [ClientInfo, Reason, SessInfo]);
-                Answer -> result(H, ok, Answer)
-            end;
+            ?ANSWER(H, Tag, ok, M:session_terminated(Tag, ClientInfo, Reason, SessInfo),
+                    session_terminated, [ClientInfo, Reason, SessInfo]);
         undefined -> ok
     end.
 
@@ -238,10 +206,8 @@ on_message_publish(Msg, I) ->
             case wanted(Msg, H) of
                 true ->
                     Tag = tag(H),
-                    case await(H, Tag, M:message_publish(Tag, Msg)) of
-                        ?STOPPED = Stopped -> retry(H, Msg, Stopped, message_publish, [Msg]);
-                        Answer -> result(H, Msg, Answer)
-                    end;
+                    ?ANSWER(H, Tag, Msg, M:message_publish(Tag, Msg),
+                            message_publish, [Msg]);
                 false -> ok
             end;
         undefined -> ok
@@ -253,11 +219,8 @@ on_message_delivered(ClientInfo, Msg, I) ->
             case wanted(Msg, H) of
                 true ->
                     Tag = tag(H),
-                    case await(H, Tag, M:message_delivered(Tag, ClientInfo, Msg)) of
-                        ?STOPPED = Stopped ->
-                            retry(H, Msg, Stopped, message_delivered, [ClientInfo, Msg]);
-                        Answer -> result(H, Msg, Answer)
-                    end;
+                    ?ANSWER(H, Tag, Msg, M:message_delivered(Tag, ClientInfo, Msg),
+                            message_delivered, [ClientInfo, Msg]);
                 false -> ok
             end;
         undefined -> ok
@@ -269,11 +232,8 @@ on_message_acked(ClientInfo, Msg, I) ->
             case wanted(Msg, H) of
                 true ->
                     Tag = tag(H),
-                    case await(H, Tag, M:message_acked(Tag, ClientInfo, Msg)) of
-                        ?STOPPED = Stopped ->
-                            retry(H, ok, Stopped, message_acked, [ClientInfo, Msg]);
-                        Answer -> result(H, ok, Answer)
-                    end;
+                    ?ANSWER(H, Tag, ok, M:message_acked(Tag, ClientInfo, Msg),
+                            message_acked, [ClientInfo, Msg]);
                 false -> ok
             end;
         undefined -> ok
@@ -285,14 +245,17 @@ on_message_dropped(Msg, Node, Reason, I) ->
             case wanted(Msg, H) of
                 true ->
                     Tag = tag(H),
-                    case await(H, Tag, M:message_dropped(Tag, Msg, Node, Reason)) of
-                        ?STOPPED = Stopped ->
-                            retry(H, ok, Stopped, message_dropped, [Msg, Node, Reason]);
-                        Answer -> result(H, ok, Answer)
-                    end;
+                    ?ANSWER(H, Tag, ok, M:message_dropped(Tag, Msg, Node, Reason),
+                            message_dropped, [Msg, Node, Reason]);
                 false -> ok
             end;
         undefined -> ok
+    end.
+
+finish(H, Tag, Acc, Answer, Fun, Args) ->
+    case await(H, Tag, Answer) of
+        ?STOPPED = Stopped -> retry(H, Acc, Stopped, Fun, Args);
+        Result -> result(H, Acc, Result)
     end.
 
 %% How the call runs: `auto', `inline' and `queue' name themselves; a pool call, or a

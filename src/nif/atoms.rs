@@ -22,4 +22,6 @@ rustler::atoms! {
     notify_queue_size, hook_priority, mode_overrides, overflow, drop_oldest, drop_newest,
     cut, queued, in_flight, workers, pool_max_size, async_max_in_flight, demoted,
     hold_notifications,
+    // what a NIF raises when a panic escapes the SDK's containment (as rustler's do)
+    nif_panicked,
 }

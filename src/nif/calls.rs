@@ -160,16 +160,64 @@ fn cancel(env: Env, handle: Term) -> bool {
     abandoned
 }
 
+/// Defines the hook NIFs. Each is registered as a raw NIF function rather than with
+/// `#[rustler::nif]`: rustler's wrapper collects the arguments into a `Vec` (an allocation
+/// and a free on every hook call); here they stay in an array on the stack.
 macro_rules! hook_nifs {
     ($( $fun:ident => $hook:ident ( $($arg:ident),* ); )*) => {
         $(
-            #[doc = concat!("`", stringify!($fun), "(Tag, ...)`: the `", stringify!($hook), "` hook.")]
-            #[rustler::nif]
-            fn $fun<'a>(env: Env<'a>, tag: Term<'a>, $($arg: Term<'a>),*) -> Term<'a> {
-                call(env, HookPoint::$hook, tag, &[$($arg),*])
-            }
+            rustler::codegen_runtime::inventory::submit!(rustler::Nif {
+                name: concat!(stringify!($fun), "\0").as_ptr() as *const std::ffi::c_char,
+                arity: 1 + [$(stringify!($arg)),*].len() as std::ffi::c_uint,
+                flags: 0,
+                raw_func: {
+                    #[doc = concat!("`", stringify!($fun), "(Tag, ...)`: the `", stringify!($hook), "` hook.")]
+                    unsafe extern "C" fn $fun(
+                        env: *mut rustler::sys::ErlNifEnv,
+                        argc: std::ffi::c_int,
+                        argv: *const rustler::sys::ErlNifTerm,
+                    ) -> rustler::sys::ErlNifTerm {
+                        raw_call(env, argc, argv, HookPoint::$hook)
+                    }
+                    $fun
+                },
+            });
         )*
     };
+}
+
+/// The body of every hook NIF: `argv` is `[Tag | the hook's arguments]`. A panic that
+/// escapes the SDK's own containment (a bug) raises `nif_panicked` in the caller, as a
+/// `#[rustler::nif]` function would, instead of unwinding into the VM.
+///
+/// # Safety
+/// The VM's arguments of a NIF call: `argv` holds `argc` terms of `env`.
+#[inline(always)]
+unsafe fn raw_call(
+    env: *mut rustler::sys::ErlNifEnv,
+    argc: std::ffi::c_int,
+    argv: *const rustler::sys::ErlNifTerm,
+    hook: HookPoint,
+) -> rustler::sys::ErlNifTerm {
+    let marker = ();
+    let env = Env::new(&marker, env);
+    let raw = std::slice::from_raw_parts(argv, argc.max(0) as usize);
+    // The VM calls a NIF with exactly its registered arity: at least the tag.
+    let Some(&first) = raw.first() else {
+        return rustler::sys::enif_make_badarg(env.as_c_arg());
+    };
+    let mut terms = [Term::new(env, first); 5];
+    for (t, r) in terms.iter_mut().zip(raw) {
+        *t = Term::new(env, *r);
+    }
+    let (tag, args) = (terms[0], &terms[1..raw.len().clamp(1, 5)]);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(env, hook, tag, args))) {
+        Ok(term) => term.as_c_arg(),
+        Err(_) => rustler::sys::enif_raise_exception(
+            env.as_c_arg(),
+            atoms::nif_panicked().encode(env).as_c_arg(),
+        ),
+    }
 }
 
 hook_nifs! {
