@@ -51,7 +51,10 @@ new-crate:
 	@test -n "$(DIR)" || { echo "usage: make new-crate DIR=path/to/crate [NAME=name]" >&2; exit 2; }
 	starter/new-crate.sh "$(DIR)" $(NAME)
 
+## two_hooks is also built without --release (target/debug), as `cargo build` makes a
+## library, for the test of the plugin's warning about such builds.
 integration: build plugin
+	$(CARGO) build -p two_hooks
 	$(REBAR) eunit --dir erlang/test,tests
 
 ## The broker suite (tests/broker/): the plugin installed into a real EMQX 4.2 and a real

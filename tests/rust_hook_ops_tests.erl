@@ -15,7 +15,8 @@ ops_test_() ->
      [{"disable unregisters one hook, enable registers it again", fun enable_disable/0},
       {"enable/disable of a hook the library lacks, or with no library", fun bad_names/0},
       {"sampled latency in rust_hook stats and as gauges", fun latency_stats/0},
-      {"latency_sample = 1 times every call; 0 turns it off", fun latency_sample_conf/0}]}.
+      {"latency_sample = 1 times every call; 0 turns it off", fun latency_sample_conf/0},
+      {"a library built without optimisations is named in a warning", fun unoptimised_build/0}]}.
 
 ctl(Args) -> lists:flatten(emqx_ctl:run_command(Args)).
 
@@ -103,3 +104,21 @@ latency_sample_conf() ->
     Stats = ctl(["rust_hook", "stats"]),
     ?assertNotEqual(nomatch, string:find(Stats, "calls=5")),
     ?assertNotEqual(nomatch, string:find(Stats, "samples=0")).
+
+%% `make integration' builds two_hooks a second time as `cargo build' does without
+%% `--release' (target/debug): loading that copy logs one warning naming the library's
+%% type and the fix; the release build logs none.
+unoptimised_build() ->
+    Debug = emqx_double:repo_path("target/debug/libtwo_hooks.so"),
+    ?assert(filelib:is_regular(Debug)),
+    [Warning] = unoptimised_warnings({path, Debug}),
+    ?assertNotEqual(nomatch, binary:match(Warning, <<"two_hooks::TwoHooks was built">>)),
+    ?assertNotEqual(nomatch, binary:match(Warning, <<"cargo build --release">>)),
+    ok = rust_hook_test_util:stop(),
+    ?assertEqual([], unoptimised_warnings("two_hooks")).
+
+%% The warning lines about an unoptimised build logged while `Lib' starts.
+unoptimised_warnings(Lib) ->
+    {ok, Logs} = rust_hook_test_util:capture_logs(fun() -> rust_hook_test_util:start(Lib) end),
+    [Text || #{level := warning, text := Text} <- Logs,
+             binary:match(Text, <<"built without optimisations">>) =/= nomatch].

@@ -318,7 +318,21 @@ fn start<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     let specs: Vec<Term> = core.specs.iter().map(|s| spec_term(env, s)).collect();
     slot.instance
         .store(Some(Arc::new(Instance { core, offload })));
+    warn_if_unoptimised(lib.type_name);
     (atoms::ok(), specs).encode(env)
+}
+
+/// Says in the log when the library was built without optimisations (`cargo build`
+/// without `--release`, or `cargo test`): the SDK is compiled with the library's profile,
+/// so its `debug_assertions` are the library's.
+fn warn_if_unoptimised(type_name: &str) {
+    if cfg!(debug_assertions) {
+        tracing::warn!(
+            "{type_name} was built without optimisations (cargo's dev profile): each hook \
+             call costs several times what it costs in a release build; build the library \
+             with `cargo build --release` for a broker"
+        );
+    }
 }
 
 /// How long stopping the runtime waits for its blocking tasks.

@@ -9,7 +9,7 @@
 //! merely waiting for a CPU (the OS preempted it) is not held against the hook.
 //!
 //! The bound: a hook's code holds a scheduler for longer than [`BUDGET`] plus a
-//! tick (6 ms) at most once per scheduler thread (the calls already running when it is
+//! tick (30 ms) at most once per scheduler thread (the calls already running when it is
 //! demoted finish where they are; a blocked scheduler cannot start another call), and no
 //! call of the hook starts on a scheduler after its demotion.
 
@@ -20,16 +20,21 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How often the watchdog looks at the slots. Measured with `make bench-broker`: a
-/// 0.5 ms tick cost the saturated broker about a third more CPU per message than the
-/// unwatched inline hooks (2,000 wake-ups a second on a 2-vCPU VM), 2 ms and 5 ms about
-/// a tenth (within the noise of a shared machine).
-pub const TICK: Duration = Duration::from_millis(2);
+/// How often the watchdog looks at the slots. Each look wakes a thread on a machine the
+/// broker keeps busy, and `make bench-broker` shows that price far above the look's own
+/// CPU, in proportion to the wake-ups: a 0.5 ms tick cost the saturated broker about a
+/// third more CPU per message than the unwatched inline hooks, a 2 ms tick 6% less publish
+/// throughput than a 20 ms one in the same runs (BENCHMARKS.md, "The watchdog's tick").
+/// 10 ms keeps the wake-ups at 100 a second and the bound (three ticks) at 30 ms.
+pub const TICK: Duration = Duration::from_millis(10);
 /// A call that has been blocked this long is examined for certain (two ticks); one that
 /// keeps the CPU, half a tick later.
-pub const BUDGET: Duration = Duration::from_millis(4);
+pub const BUDGET: Duration = Duration::from_millis(20);
 
 /// One thread's marker: `seq` is odd while the thread runs an `auto` call of `hook`.
+/// Written on every `auto` call by its own thread only, so each sits on cache lines of
+/// its own (two, for the adjacent-line prefetch): two schedulers' slots never share one.
+#[repr(align(128))]
 struct Slot {
     seq: AtomicU64,
     hook: AtomicU8,
@@ -111,8 +116,11 @@ pub fn demote_current(why: &str) -> Option<HookPoint> {
     Some(hook)
 }
 
-/// Which hooks were demoted; shared by the callers and the watchdog.
+/// Which hooks were demoted; shared by the callers and the watchdog. Read on every
+/// `auto` call and written at most once per hook, so it sits on cache lines of its own:
+/// no write to a neighbouring value can make those reads miss.
 #[derive(Default)]
+#[repr(align(128))]
 pub struct Demoted([AtomicBool; 19]);
 
 impl Demoted {

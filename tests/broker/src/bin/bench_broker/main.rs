@@ -214,11 +214,7 @@ fn main() {
     let mut samples: Samples = BTreeMap::new();
     let (warm, secs) = (Duration::from_secs(s.warmup), Duration::from_secs(s.secs));
     for round in 0..s.rounds as usize {
-        // Each round starts one configuration later, so no configuration always runs
-        // first or right after the same neighbour.
-        let n = runnable.len();
-        for k in 0..n {
-            let c = runnable[(k + round) % n];
+        for c in round_order(&runnable, round) {
             configs::apply(&broker, c, &python_dir);
             let cpu = load::CpuClock::new(beam_pid);
             let provider = match c.kind {
@@ -362,4 +358,51 @@ fn main() {
     };
     out.write(&repo_root().join("bench"), stem);
     println!("bench-broker: done in {:.0} s", t0.elapsed().as_secs_f64());
+}
+
+/// The order of the configurations in round `round` (from 0): every other round runs
+/// backwards, and each round starts `round` configurations later, so no configuration
+/// always runs first, and each one runs after one or the other of its two neighbours in
+/// the list (a rotation alone puts it after the same one every round, so anything one
+/// configuration leaves behind would always be charged to the same other).
+fn round_order<'a, T>(configs: &[&'a T], round: usize) -> Vec<&'a T> {
+    let mut list = configs.to_vec();
+    if round % 2 == 1 {
+        list.reverse();
+    }
+    let n = list.len();
+    (0..n).map(|k| list[(k + round) % n]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_order;
+
+    #[test]
+    fn rounds_vary_the_first_configuration_and_each_ones_predecessor() {
+        let names = ["a", "b", "c", "d", "e"];
+        let configs: Vec<&&str> = names.iter().collect();
+        let rounds: Vec<Vec<&str>> = (0..4)
+            .map(|r| round_order(&configs, r).into_iter().copied().collect())
+            .collect();
+        assert_eq!(rounds[0], ["a", "b", "c", "d", "e"]);
+        assert_eq!(rounds[1], ["d", "c", "b", "a", "e"]);
+        for r in &rounds {
+            let mut sorted = r.clone();
+            sorted.sort();
+            assert_eq!(sorted, names, "every configuration runs once per round");
+        }
+        let firsts: std::collections::BTreeSet<&str> = rounds.iter().map(|r| r[0]).collect();
+        assert_eq!(firsts.len(), 4, "{firsts:?}");
+        for name in names {
+            let before: std::collections::BTreeSet<&str> = rounds
+                .iter()
+                .filter_map(|r| {
+                    let i = r.iter().position(|n| *n == name)?;
+                    i.checked_sub(1).map(|p| r[p])
+                })
+                .collect();
+            assert!(before.len() >= 2, "{name} always follows {before:?}");
+        }
+    }
 }
