@@ -11,9 +11,10 @@ use crate::hookpoint::HookPoint;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// The default: inline, watched. The hook runs on the calling process's scheduler
-    /// until one of its calls blocks or keeps the CPU past about 1 ms; from then on it
-    /// runs as `Pool` (a hook that decides) or `Queue` (a notification), until the
-    /// library is unloaded. See the README's "Where hook code runs".
+    /// until the watchdog (a look every 10 ms) sees one of its calls block or keep the
+    /// CPU: within 30 ms of that call's start. From then on it runs as `Pool` (a hook
+    /// that decides) or `Queue` (a notification), until the library is unloaded. See the
+    /// README's "Where hook code runs".
     Auto,
     /// On the calling process's scheduler: lowest latency, for code that returns in well
     /// under a millisecond and never blocks (`#[hook(inline)]`).

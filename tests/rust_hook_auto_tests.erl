@@ -4,7 +4,7 @@
 %% for a notification). The bound under test: a blocking hook holds at most one call per
 %% scheduler thread on the schedulers, and every call is still answered. Real .so, real
 %% plugin, stand-in host. No timing assertion: the hooks sleep or spin far longer than
-%% the watchdog's 1 ms budget, and the tests count where calls ran.
+%% the watchdog's 30 ms bound, and the tests count where calls ran.
 -module(rust_hook_auto_tests).
 
 -include_lib("eunit/include/eunit.hrl").
