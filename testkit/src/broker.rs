@@ -10,6 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// How long `bin/emqx start` plus the start of EMQX's applications may take.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
+
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// The SDK's repository root (this crate sits in `testkit/`).
@@ -341,7 +344,30 @@ impl Broker {
             .stderr(Stdio::null());
         self.env(&mut cmd);
         self.watchdog = cmd.spawn().ok();
+        self.await_running();
         self.load_probe_module();
+    }
+
+    /// Waits until `emqx_ctl status` answers that the node is started (and, on 4.2, that
+    /// the `emqx` application runs): `bin/emqx start` can return while EMQX's own
+    /// applications are still starting, and an `emqx_ctl` command sent then fails (its
+    /// command table does not exist yet).
+    fn await_running(&self) {
+        let t0 = Instant::now();
+        loop {
+            let out = self.ctl(&["status"]);
+            if out.ok && out.text.contains(" is started") && !out.text.contains("not running") {
+                return;
+            }
+            assert!(
+                t0.elapsed() < BOOT_TIMEOUT,
+                "{} not running {:?} after bin/emqx start: {}",
+                self.node,
+                BOOT_TIMEOUT,
+                out.text
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Stops the node (`bin/emqx stop`).
