@@ -29,7 +29,7 @@ use std::time::Duration;
 pub const TICK: Duration = Duration::from_millis(10);
 /// A call that has been blocked this long is examined for certain (two ticks); one that
 /// keeps the CPU, half a tick later.
-pub const BUDGET: Duration = Duration::from_millis(20);
+pub const BUDGET: Duration = Duration::from_millis(2 * TICK.as_millis() as u64);
 
 /// One thread's marker: `seq` is odd while the thread runs an `auto` call of `hook`.
 /// Written on every `auto` call by its own thread only, so each sits on cache lines of
