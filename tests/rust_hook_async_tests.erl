@@ -88,7 +88,10 @@ async_test_() ->
         {"a panic before or after the first await is contained and counted",
          fun panics/0},
         {"an async notification does not hold its caller",
-         fun notification/0}]}).
+         fun notification/0},
+        {"values borrowed from the arguments before a pending await are the client's "
+         "after it, while the callers' heaps are collected and reused",
+         {timeout, 60, fun held_across_await/0}}]}).
 
 ready_and_pending() ->
     ?assertEqual(async, mode('client.authenticate')),
@@ -157,6 +160,33 @@ notification() ->
     ok = emqx_hooks:run('client.connected', [ci(<<"n1">>, <<"u">>), #{}]),
     [R] = rust_hook_test_util:await_reports_any(1),
     ?assertEqual({<<"connected">>, <<"n1">>}, R).
+
+%% 50 logins whose futures hold borrowed client ids and usernames across an await. While
+%% they wait, their processes are collected again and again (their heaps move) and other
+%% processes allocate (the freed memory is reused), so a view into a caller's heap would
+%% read something else. The ids are heap binaries (under 64 bytes) built at run time.
+held_across_await() ->
+    rust_hook_test_util:flush_reports(),
+    N = 50,
+    Ids = [iolist_to_binary(["held-", integer_to_list(I), "-",
+                             integer_to_list(erlang:unique_integer([positive]))])
+           || I <- lists:seq(1, N)],
+    Callers = [spawn(fun() -> auth(Id, list_to_binary("hold")) end) || Id <- Ids],
+    churn_until_done(Callers),
+    Held = [R || R <- rust_hook_test_util:await_reports_any(N), element(1, R) =:= <<"held">>],
+    ?assertEqual(lists:sort([{<<"held">>, Id, <<"hold">>} || Id <- Ids]), lists:sort(Held)).
+
+%% Collects the callers' heaps and allocates garbage until every caller has returned.
+churn_until_done(Callers) ->
+    case [P || P <- Callers, is_process_alive(P)] of
+        [] -> ok;
+        Alive ->
+            [erlang:garbage_collect(P) || P <- Alive],
+            Junk = [spawn(fun() -> _ = [binary:copy(<<"x">>, 48) || _ <- lists:seq(1, 200)] end)
+                    || _ <- lists:seq(1, 4)],
+            _ = [erlang:garbage_collect(J) || J <- Junk],
+            churn_until_done(Callers)
+    end.
 
 %%--------------------------------------------------------------------------------------
 

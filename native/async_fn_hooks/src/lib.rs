@@ -4,7 +4,9 @@
 //! 3000), holding a guard whose
 //! `Drop` reports `{drop, Username}` to the probe process `rust_hook_probe` (so a
 //! cancelled future is observed); `yield` awaits 1 ms; `panic_before` panics before its
-//! first await, `panic_after` after it; anyone else is allowed at once, without awaiting
+//! first await, `panic_after` after it; `hold` keeps its client id and username (borrowed
+//! from the arguments) across a 5 ms await and then reports `{held, ClientId, Username}`;
+//! anyone else is allowed at once, without awaiting
 //! (ready on the first poll). `client_connected` (a notification) awaits 1 ms and then
 //! reports `{connected, ClientId}`. `client_check_acl` is a sync inline hook next to them.
 
@@ -58,6 +60,22 @@ impl Hooks for AsyncFnHooks {
             "yield" => {
                 tokio::time::sleep(Duration::from_millis(1)).await;
                 AuthDecision::AllowSuperuser
+            }
+            "hold" => {
+                // Borrowed from the arguments before the await, read after it: they must
+                // still be the client's values once its process has gone on.
+                let id = client.clientid();
+                let name = client.username();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let _ = erl::send(
+                    "rust_hook_probe",
+                    &(
+                        "held",
+                        id.as_str().unwrap_or("<not utf-8>"),
+                        name.and_then(|n| n.as_str()).unwrap_or("<none>"),
+                    ),
+                );
+                AuthDecision::Allow
             }
             "panic_before" => panic!("test panic before the first await"),
             "panic_after" => {
