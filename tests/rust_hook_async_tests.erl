@@ -8,6 +8,10 @@
 
 -define(ACC, #{auth_result => success, anonymous => true}).
 -define(TIMEOUT, 200).
+%% The call_timeout of the 100 pending logins: long enough that all of them are pending
+%% at once, and the 20 others answered, however busy the machine (ordering, not timing);
+%% still shorter than their 3 s timer, so each falls back rather than finishing.
+-define(LONG_TIMEOUT, 2000).
 
 ci(ClientId, Username) ->
     #{clientid => ClientId, username => Username, password => undefined,
@@ -82,9 +86,8 @@ async_test_() ->
       {inorder,
        [{"an async fn that does not await answers at once, one that awaits is answered",
          fun ready_and_pending/0},
-        {"100 awaiting logins fall back after call_timeout, 20 others are answered first, "
-         "every dropped future's Drop runs, the 101st is an overload",
-         {timeout, 60, fun pending_do_not_block_others/0}},
+        {"an awaiting login falls back at call_timeout (failed_action deny)",
+         fun falls_back_at_timeout/0},
         {"a panic before or after the first await is contained and counted",
          fun panics/0},
         {"an async notification does not hold its caller",
@@ -93,12 +96,36 @@ async_test_() ->
          "after it, while the callers' heaps are collected and reused",
          {timeout, 60, fun held_across_await/0}}]}).
 
+%% The 100 pending logins, with their own call_timeout (see ?LONG_TIMEOUT).
+async_pending_test_() ->
+    rust_hook_test_util:with_plugin(
+      "async_fn_hooks",
+      ["exhook.drivers.rust.call_timeout = " ++ integer_to_list(?LONG_TIMEOUT) ++ "ms",
+       "exhook.drivers.rust.failed_action.client_authenticate = deny",
+       "exhook.drivers.rust.async_max_in_flight = 100"],
+      [{"100 awaiting logins fall back after call_timeout, 20 others are answered first, "
+        "every dropped future's Drop runs, the 101st is an overload",
+        {timeout, 60, fun pending_do_not_block_others/0}}]).
+
 ready_and_pending() ->
     ?assertEqual(async, mode('client.authenticate')),
     ?assertMatch(#{auth_result := success, anonymous := false}, auth(<<"fast">>)),
     %% AllowSuperuser comes after a 1 ms timer on the runtime.
     ?assertMatch(#{auth_result := success, is_superuser := true}, auth(<<"yield">>)),
     %% Its task ends right after answering.
+    await_stat('client.authenticate', in_flight, fun(N) -> N =:= 0 end).
+
+falls_back_at_timeout() ->
+    rust_hook_test_util:flush_reports(),
+    T0 = erlang:monotonic_time(millisecond),
+    ?assertMatch(?DENIED, auth(<<"sleep">>)),
+    Ms = erlang:monotonic_time(millisecond) - T0,
+    %% Not before call_timeout; long before the 3 s timer (a hang detector, not a timing
+    %% claim).
+    ?assert(Ms >= ?TIMEOUT),
+    ?assert(Ms < ?TIMEOUT * 10),
+    %% The future was dropped: its Drop reported.
+    ?assertEqual([{<<"drop">>, <<"c-sleep">>}], rust_hook_test_util:await_reports_any(1)),
     await_stat('client.authenticate', in_flight, fun(N) -> N =:= 0 end).
 
 mode(Hook) ->
@@ -131,8 +158,8 @@ pending_do_not_block_others() ->
     %% long before their 3 s timer (a generous bound, not a timing claim).
     [begin
          ?assertMatch(?DENIED, R),
-         ?assert(Ms >= ?TIMEOUT),
-         ?assert(Ms < ?TIMEOUT * 10)
+         ?assert(Ms >= ?LONG_TIMEOUT),
+         ?assert(Ms < ?LONG_TIMEOUT * 10)
      end || {slow, _, R, Ms} <- SlowDone],
     ?assertEqual(Timeouts0 + 100, stat('client.authenticate', timeouts)),
     %% Their futures were dropped: each Drop reported, and none is in flight any more.

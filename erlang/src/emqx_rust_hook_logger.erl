@@ -23,10 +23,15 @@ start_link() ->
 failure(Hook, Kind, Message, Action) ->
     Now = erlang:monotonic_time(second),
     Key = {Hook, Kind},
-    Skipped = try ets:lookup(?TAB, Key) of
-                  [{_, Now, _}] -> _ = ets:update_counter(?TAB, Key, {3, 1}), skip;
-                  [{_, _Then, Before}] -> ets:insert(?TAB, {Key, Now, 0}), Before;
-                  [] -> ets:insert(?TAB, {Key, Now, 0}), 0
+    %% Every table operation is inside the `try': the table goes when the plugin stops,
+    %% possibly between two of them, and an exception here would escape the hook callback
+    %% (EMQX would then skip the failure policy this call is applying).
+    Skipped = try
+                  case ets:lookup(?TAB, Key) of
+                      [{_, Now, _}] -> _ = ets:update_counter(?TAB, Key, {3, 1}), skip;
+                      [{_, _Then, Before}] -> true = ets:insert(?TAB, {Key, Now, 0}), Before;
+                      [] -> true = ets:insert(?TAB, {Key, Now, 0}), 0
+                  end
               catch error:badarg -> 0 % the plugin is stopping
               end,
     case Skipped of
