@@ -7,14 +7,20 @@
 
 -define(TAB, emqx_rust_hook_failures).
 
+%% The plugin, if a test before left it running, owns the table: stopped first, so that
+%% these tests do not depend on the order of the modules.
+logger_test_() ->
+    {setup, fun() -> _ = application:stop(emqx_rust_hook), ok end,
+     [fun no_table/0, fun failing_update/0, fun counts_within_a_second/0]}.
+
 %% The table of a stopped plugin: absent.
-no_table_test() ->
+no_table() ->
     undefined = ets:info(?TAB),
     ?assertEqual(ok, emqx_rust_hook_logger:failure('client.authenticate', panic, <<"m">>, deny)).
 
 %% A table operation that fails after the lookup succeeded (as when the table goes between
 %% the two): here the counter the update expects is not a number.
-failing_update_test() ->
+failing_update() ->
     Tab = ets:new(?TAB, [named_table, public, set]),
     try
         Now = erlang:monotonic_time(second),
@@ -27,7 +33,7 @@ failing_update_test() ->
 
 %% The limit itself: within one second the first failure is logged and the next ones are
 %% counted, not logged.
-counts_within_a_second_test() ->
+counts_within_a_second() ->
     Tab = ets:new(?TAB, [named_table, public, set]),
     try
         Key = {'client.check_acl', decode},
