@@ -94,7 +94,11 @@ async_test_() ->
          fun notification/0},
         {"values borrowed from the arguments before a pending await are the client's "
          "after it, while the callers' heaps are collected and reused",
-         {timeout, 60, fun held_across_await/0}}]}).
+         {timeout, 60, fun held_across_await/0}},
+        {"every field that hands out bytes (heap, off-heap and unaligned binaries, an "
+         "iolist payload, headers, properties) is the client's after a pending await, "
+         "read before it and again after it",
+         {timeout, 60, fun all_fields_held_across_await/0}}]}).
 
 %% The 100 pending logins, with their own call_timeout (see ?LONG_TIMEOUT).
 async_pending_test_() ->
@@ -202,6 +206,49 @@ held_across_await() ->
     churn_until_done(Callers),
     Held = [R || R <- rust_hook_test_util:await_reports_any(N), element(1, R) =:= <<"held">>],
     ?assertEqual(lists:sort([{<<"held">>, Id, <<"hold">>} || Id <- Ids]), lists:sort(Held)).
+
+all_fields_held_across_await() ->
+    rust_hook_test_util:flush_reports(),
+    N = 30,
+    Cases = [held_case(I) || I <- lists:seq(1, N)],
+    Callers = [spawn(fun() -> run_held_case(C) end) || C <- Cases],
+    churn_until_done(Callers),
+    Reports = rust_hook_test_util:await_reports_any(2 * N),
+    Logins = lists:sort([R || R <- Reports, element(1, R) =:= <<"held_all">>]),
+    Msgs = lists:sort([R || R <- Reports, element(1, R) =:= <<"held_msg">>]),
+    ?assertEqual(lists:sort([Login || #{login := Login} <- Cases]), Logins),
+    ?assertEqual(lists:sort([Msg || #{msg := Msg} <- Cases]), Msgs).
+
+%% One login and one message, each with the report it must give. Binaries are built at
+%% run time in the caller, of every shape: on the heap (64 bytes or less), off the heap,
+%% an unaligned sub-binary, and an iolist payload.
+held_case(I) ->
+    U = integer_to_binary(erlang:unique_integer([positive])),
+    Id = <<"ha-", U/binary>>,
+    Password = binary:copy(<<"p", U/binary>>, 40),
+    Mount = binary:part(binary:copy(<<"mount-", U/binary, "/">>, 20), 0, 100),
+    <<_:1, Unaligned:100/binary, _:7>> = <<0:1, Mount/binary, 0:7>>,
+    Topic = case I rem 2 of
+                0 -> <<"hold/", U/binary>>;
+                1 -> iolist_to_binary([<<"hold/">>, binary:copy(<<"long-", U/binary>>, 10)])
+            end,
+    {Payload, Expected} = case I rem 3 of
+                              0 -> {<<"small-", U/binary>>, <<"small-", U/binary>>};
+                              1 -> Big = binary:copy(<<"big-", U/binary>>, 30), {Big, Big};
+                              2 -> Io = [<<"io-">>, U, "-tail"], {Io, iolist_to_binary(Io)}
+                          end,
+    From = <<"from-", U/binary>>,
+    User = <<"hu-", U/binary>>,
+    Value = <<"v-", U/binary>>,
+    Headers = #{username => User, properties => #{'User-Property' => [{<<"k">>, Value}]}},
+    #{ci => (ci(Id, <<"hold_all">>))#{password => Password, mountpoint => Unaligned},
+      message => {message, <<7:128>>, 1, From, #{}, Headers, Topic, Payload, 1},
+      login => {<<"held_all">>, Id, Password, Mount, true},
+      msg => {<<"held_msg">>, Topic, Expected, From, User, Value, true}}.
+
+run_held_case(#{ci := Ci, message := Msg}) ->
+    #{auth_result := success} = emqx_hooks:run_fold('client.authenticate', [Ci], ?ACC),
+    Msg = emqx_hooks:run_fold('message.publish', [], Msg).
 
 %% Collects the callers' heaps and allocates garbage until every caller has returned.
 churn_until_done(Callers) ->

@@ -7,6 +7,7 @@
 use super::decode as d;
 use super::dispatch::{CallError, Prepared};
 use super::encode as e;
+use super::lazy::Lazy;
 use crate::decision::*;
 use crate::hookpoint::HookPoint;
 use rustler::{Encoder, Env, Term};
@@ -16,18 +17,30 @@ use std::pin::Pin;
 /// The future of one `async fn` hook call, built by the code `#[export]` generates.
 pub type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Decided, CallError>> + Send + 'a>>;
 
-/// The terms of one async call: the hook's arguments (accumulator last), copied into an
-/// environment the SDK keeps alive for `'a`, and what was decoded before the copy.
+/// The terms of one async call: the hook's arguments (accumulator last), the caller's
+/// own, read during the future's first poll (see `lazy`), and what was decoded before.
 pub struct AsyncArgs<'a> {
     /// The hook called.
     pub hook: HookPoint,
     terms: [Option<Term<'a>>; 4],
     prepared: Prepared,
+    /// The call's lazy context (see `lazy`): the terms are the caller's.
+    lazy: *const Lazy,
 }
+
+// SAFETY: the terms are read by one thread at a time (the future that owns them is
+// polled with `&mut` access), and the lazy context is `Sync`.
+unsafe impl Send for AsyncArgs<'_> {}
 
 impl<'a> AsyncArgs<'a> {
     /// The arguments `terms` of `hook`.
-    pub(crate) fn new(hook: HookPoint, terms: &[Term<'a>], prepared: Prepared) -> Self {
+    /// `lazy`: the call's context, which outlives the future these arguments go to.
+    pub(crate) fn new(
+        hook: HookPoint,
+        terms: &[Term<'a>],
+        prepared: Prepared,
+        lazy: *const Lazy,
+    ) -> Self {
         let mut t = [None; 4];
         for (slot, term) in t.iter_mut().zip(terms) {
             *slot = Some(*term);
@@ -36,7 +49,15 @@ impl<'a> AsyncArgs<'a> {
             hook,
             terms: t,
             prepared,
+            lazy,
         }
+    }
+
+    /// `decode` over these arguments, with the call's reads of bytes captured (the views
+    /// it makes keep the call's context).
+    fn capture<T>(self, decode: impl FnOnce(Self) -> Result<T, CallError>) -> Result<T, CallError> {
+        let lazy = self.lazy;
+        super::lazy::capturing(lazy, || decode(self))
     }
 
     fn get(&self, i: usize) -> Result<Term<'a>, CallError> {
@@ -106,136 +127,154 @@ pub mod args {
 
     /// `client_connect`.
     pub fn client_connect(a: AsyncArgs<'_>) -> R<(ConnInfo<'_>, Properties<'_>)> {
-        Ok((
-            ConnInfo::new(a.get(0)?)?,
-            d::properties(a.get(1)?, "client.connect props")?,
-        ))
+        a.capture(|a| {
+            Ok((
+                ConnInfo::new(a.get(0)?)?,
+                d::properties(a.get(1)?, "client.connect props")?,
+            ))
+        })
     }
 
     /// `client_connack`.
     pub fn client_connack(a: AsyncArgs<'_>) -> R<(ConnInfo<'_>, ConnackReason, Properties<'_>)> {
-        Ok((
-            ConnInfo::new(a.get(0)?)?,
-            ConnackReason::from_atom(d::atom_text(a.get(1)?, "client.connack rc")?),
-            d::properties(a.get(2)?, "client.connack props")?,
-        ))
+        a.capture(|a| {
+            Ok((
+                ConnInfo::new(a.get(0)?)?,
+                ConnackReason::from_atom(d::atom_text(a.get(1)?, "client.connack rc")?),
+                d::properties(a.get(2)?, "client.connack props")?,
+            ))
+        })
     }
 
     /// `client_connected`.
     pub fn client_connected(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, ConnInfo<'_>)> {
-        Ok((ClientInfo::new(a.get(0)?)?, ConnInfo::new(a.get(1)?)?))
+        a.capture(|a| Ok((ClientInfo::new(a.get(0)?)?, ConnInfo::new(a.get(1)?)?)))
     }
 
     /// `client_disconnected`.
-    pub fn client_disconnected(mut a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, Reason, ConnInfo<'_>)> {
-        let r = a.reason(1)?;
-        Ok((ClientInfo::new(a.get(0)?)?, r, ConnInfo::new(a.get(2)?)?))
+    pub fn client_disconnected(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, Reason, ConnInfo<'_>)> {
+        a.capture(|mut a| {
+            let r = a.reason(1)?;
+            Ok((ClientInfo::new(a.get(0)?)?, r, ConnInfo::new(a.get(2)?)?))
+        })
     }
 
     /// `client_authenticate`.
     pub fn client_authenticate(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, AuthResult)> {
-        Ok((ClientInfo::new(a.get(0)?)?, d::auth_result(a.get(1)?)?))
+        a.capture(|a| Ok((ClientInfo::new(a.get(0)?)?, d::auth_result(a.get(1)?)?)))
     }
 
     /// `client_check_acl`.
     pub fn client_check_acl(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, PubSub, &str, AclResult)> {
-        Ok((
-            ClientInfo::new(a.get(0)?)?,
-            d::pubsub(a.get(1)?)?,
-            d::text(a.get(2)?, "client.check_acl topic")?,
-            d::acl_result(a.get(3)?),
-        ))
+        a.capture(|a| {
+            Ok((
+                ClientInfo::new(a.get(0)?)?,
+                d::pubsub(a.get(1)?)?,
+                d::text(a.get(2)?, "client.check_acl topic")?,
+                d::acl_result(a.get(3)?),
+            ))
+        })
     }
 
     /// `client_subscribe`.
     pub fn client_subscribe(
         a: AsyncArgs<'_>,
     ) -> R<(ClientInfo<'_>, Properties<'_>, Vec<TopicFilter<'_>>)> {
-        Ok((
-            ClientInfo::new(a.get(0)?)?,
-            d::properties(a.get(1)?, "client.subscribe props")?,
-            d::topic_filters(a.get(2)?)?,
-        ))
+        a.capture(|a| {
+            Ok((
+                ClientInfo::new(a.get(0)?)?,
+                d::properties(a.get(1)?, "client.subscribe props")?,
+                d::topic_filters(a.get(2)?)?,
+            ))
+        })
     }
 
     /// `client_unsubscribe`.
     pub fn client_unsubscribe(
         a: AsyncArgs<'_>,
     ) -> R<(ClientInfo<'_>, Properties<'_>, Vec<TopicFilter<'_>>)> {
-        Ok((
-            ClientInfo::new(a.get(0)?)?,
-            d::properties(a.get(1)?, "client.unsubscribe props")?,
-            d::topic_filters(a.get(2)?)?,
-        ))
+        a.capture(|a| {
+            Ok((
+                ClientInfo::new(a.get(0)?)?,
+                d::properties(a.get(1)?, "client.unsubscribe props")?,
+                d::topic_filters(a.get(2)?)?,
+            ))
+        })
     }
 
     fn client_sess(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, SessInfo<'_>)> {
-        Ok((ClientInfo::new(a.get(0)?)?, d::sessinfo(a.get(1)?)?))
+        a.capture(|a| Ok((ClientInfo::new(a.get(0)?)?, d::sessinfo(a.get(1)?)?)))
     }
 
     /// `session_created`.
     pub fn session_created(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, SessInfo<'_>)> {
-        client_sess(a)
+        a.capture(|a| client_sess(a))
     }
 
     /// `session_resumed`.
     pub fn session_resumed(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, SessInfo<'_>)> {
-        client_sess(a)
+        a.capture(|a| client_sess(a))
     }
 
     /// `session_discarded`.
     pub fn session_discarded(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, SessInfo<'_>)> {
-        client_sess(a)
+        a.capture(|a| client_sess(a))
     }
 
     /// `session_takeovered`.
     pub fn session_takeovered(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, SessInfo<'_>)> {
-        client_sess(a)
+        a.capture(|a| client_sess(a))
     }
 
     fn client_topic_opts(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, &str, SubOpts<'_>)> {
-        Ok((
-            ClientInfo::new(a.get(0)?)?,
-            d::text(a.get(1)?, "session topic")?,
-            d::subopts(a.get(2)?)?,
-        ))
+        a.capture(|a| {
+            Ok((
+                ClientInfo::new(a.get(0)?)?,
+                d::text(a.get(1)?, "session topic")?,
+                d::subopts(a.get(2)?)?,
+            ))
+        })
     }
 
     /// `session_subscribed`.
     pub fn session_subscribed(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, &str, SubOpts<'_>)> {
-        client_topic_opts(a)
+        a.capture(|a| client_topic_opts(a))
     }
 
     /// `session_unsubscribed`.
     pub fn session_unsubscribed(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, &str, SubOpts<'_>)> {
-        client_topic_opts(a)
+        a.capture(|a| client_topic_opts(a))
     }
 
     /// `session_terminated`.
-    pub fn session_terminated(mut a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, Reason, SessInfo<'_>)> {
-        let r = a.reason(1)?;
-        Ok((ClientInfo::new(a.get(0)?)?, r, d::sessinfo(a.get(2)?)?))
+    pub fn session_terminated(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, Reason, SessInfo<'_>)> {
+        a.capture(|mut a| {
+            let r = a.reason(1)?;
+            Ok((ClientInfo::new(a.get(0)?)?, r, d::sessinfo(a.get(2)?)?))
+        })
     }
 
     /// `message_publish`.
     pub fn message_publish(a: AsyncArgs<'_>) -> R<(Message<'_>,)> {
-        Ok((Message::new(a.get(0)?)?,))
+        a.capture(|a| Ok((Message::new(a.get(0)?)?,)))
     }
 
     /// `message_delivered`.
     pub fn message_delivered(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, Message<'_>)> {
-        Ok((ClientInfo::new(a.get(0)?)?, Message::new(a.get(1)?)?))
+        a.capture(|a| Ok((ClientInfo::new(a.get(0)?)?, Message::new(a.get(1)?)?)))
     }
 
     /// `message_acked`.
     pub fn message_acked(a: AsyncArgs<'_>) -> R<(ClientInfo<'_>, Message<'_>)> {
-        Ok((ClientInfo::new(a.get(0)?)?, Message::new(a.get(1)?)?))
+        a.capture(|a| Ok((ClientInfo::new(a.get(0)?)?, Message::new(a.get(1)?)?)))
     }
 
     /// `message_dropped`.
-    pub fn message_dropped(mut a: AsyncArgs<'_>) -> R<(Message<'_>, &'static str, Reason)> {
-        let r = a.reason(2)?;
-        Ok((Message::new(a.get(0)?)?, d::node(a.get(1)?), r))
+    pub fn message_dropped(a: AsyncArgs<'_>) -> R<(Message<'_>, &'static str, Reason)> {
+        a.capture(|mut a| {
+            let r = a.reason(2)?;
+            Ok((Message::new(a.get(0)?)?, d::node(a.get(1)?), r))
+        })
     }
 }
 

@@ -1,29 +1,35 @@
-//! `async fn` hook calls. The call's arguments are copied once off the caller's heap
-//! (into an `OwnedEnv`; arguments the method never reads are left out), the method's
-//! future is built over that copy and polled once, here, on the caller's scheduler:
+//! `async fn` hook calls. The method's future is built over the caller's own terms
+//! (an argument the method never reads stands in as an empty map) and polled once,
+//! here, on the caller's scheduler, with nothing copied (see `lazy`):
 //!
 //! - ready: the answer is returned at once, as an inline hook's would be;
-//! - pending: the future goes on as a task of the SDK's Tokio runtime and holds no
-//!   thread while it waits. A hook that decides returns `{pending, Job}` and its caller
-//!   waits for `{Tag, Result}` at most `call_timeout` (as for a pool call, `pending`);
-//!   a notification returns `ok` at once. At `call_timeout` after the call the future
-//!   is dropped (its `Drop` runs: the cancellation is observable).
+//! - pending: the arguments are copied once off the caller's heap (into an `OwnedEnv`;
+//!   arguments the method never reads are left out) and the future's views read that
+//!   copy from then on. The future goes on as a task of the SDK's Tokio runtime and
+//!   holds no thread while it waits. A hook that decides returns `{pending, Job}` and
+//!   its caller waits for `{Tag, Result}` at most `call_timeout` (as for a pool call,
+//!   `pending`); a notification returns `ok` at once. At `call_timeout` after the call
+//!   the future is dropped (its `Drop` runs: the cancellation is observable).
 //!
 //! Each hook has at most `async_max_in_flight` pending futures; a call that would be
 //! one more fails at once with `overload` (its future is dropped after its first poll;
-//! calls ready on their first poll are never refused). Panics on any poll, and in the future's `Drop`, are contained.
+//! calls ready on their first poll are never refused). Panics on any poll, and in the
+//! future's `Drop`, are contained.
 //!
-//! Soundness: the future borrows the user's value (`Core`) and the terms of the copy,
-//! both typed `'static` here. [`AsyncCall`] owns the three and drops the future first,
-//! then clears the environment, then releases the core, so no borrow outlives what it
-//! borrows. The environment is used by one thread at a time: the future is polled with
-//! `&mut` access (by this caller, then by one runtime worker at a time), and the reply is
-//! built after the future is gone.
+//! Soundness: the future borrows the user's value (`Core`), the call's lazy context
+//! (its arena) and, once pending, the terms of the copy, all typed `'static` here.
+//! During the first poll it reads the caller's terms, which stay put until this NIF
+//! returns, and keeps none of their bytes (`lazy`). [`AsyncCall`] owns the rest and
+//! drops the future first, then clears the environment and the context, then releases
+//! the core, so no borrow outlives what it borrows. The environment is used by one
+//! thread at a time: the future is polled with `&mut` access (by this caller, then by
+//! one runtime worker at a time), and the reply is built after the future is gone.
 
 use super::asyncargs::{encode, AsyncArgs, CallFuture, Decided};
 use super::atoms;
-use super::dispatch::{failed, CallError};
+use super::dispatch::{failed, CallError, Prepared};
 use super::instance::{HookStats, Instance};
+use super::lazy::Lazy;
 use super::offload::{give_env, send};
 use super::pending::{self, PendingCall};
 use super::term::Tuple;
@@ -48,21 +54,25 @@ pub fn call<'a>(
 ) -> Term<'a> {
     let core = &inst.core;
     let stats = core.stats(hook);
-    let (owned, saved, prepared) = match inst.offload.copy_args(env, hook, tag, args) {
-        Ok(copy) => copy,
-        Err(msg) => return super::offload::too_large(env, core, hook, &msg),
-    };
-    let payload_elided = prepared.payload_elided;
-    // The copy's terms, typed 'static: valid until `owned` is cleared, which happens only
-    // after the future that reads them is dropped (below, or in `AsyncCall::drop`).
-    let terms = owned.run(|e: Env<'static>| CallTerms::of(saved.load(e)));
+    let lazy = Lazy::take();
     // SAFETY: the user's value lives in `core`, which outlives the future: dropped here
     // before this function returns, or owned (with an `Arc` of the core) by `AsyncCall`,
     // which drops the future before the core.
     let hooks: &'static dyn Hooks = unsafe { &*(core.hooks.as_ref() as *const dyn Hooks) };
-    let copied = AsyncArgs::new(hook, terms.all().get(1..).unwrap_or_default(), prepared);
-    let Some(mut future) = hooks.__call_async(copied) else {
-        give_env(owned);
+    let (lazy_args, n) = inst.offload.lazy_args(env, hook, args);
+    // SAFETY: the caller's terms, typed 'static for the future. They are read during its
+    // first poll, here, within this NIF call. If it goes pending, the views it holds read
+    // the copy from then on (`Lazy::settle`, below), and nothing it kept from the first
+    // poll points into the caller's heap (see `lazy`). The context `lazy` outlives the
+    // future: it is dropped (or given back) only after the future.
+    let first: &[Term<'static>] =
+        unsafe { std::mem::transmute::<&[Term<'a>], &[Term<'static>]>(&lazy_args[..n]) };
+    let prepared = Prepared {
+        caller: Some(env.pid()),
+        ..Default::default()
+    };
+    let Some(mut future) = hooks.__call_async(AsyncArgs::new(hook, first, prepared, &*lazy)) else {
+        Lazy::give(lazy);
         return failed(
             env,
             core,
@@ -98,8 +108,9 @@ pub fn call<'a>(
     };
     if let Some(result) = outcome {
         drop_here(future);
-        give_env(owned);
-        return match result.and_then(|d| encode(env, hook, d, args, payload_elided)) {
+        Lazy::give(lazy);
+        // As for an inline call: the answer is built from the caller's own arguments.
+        return match result.and_then(|d| encode(env, hook, d, args, false)) {
             Ok(term) => term,
             Err(err) => failed(env, core, hook, args, err),
         };
@@ -108,14 +119,14 @@ pub fn call<'a>(
     let max = inst.offload.max_in_flight;
     if stats.in_flight.load(Ordering::Relaxed) >= max as u64 {
         drop_here(future);
-        give_env(owned);
+        Lazy::give(lazy);
         HookStats::bump(&stats.overloads);
         let msg = format!("{hook}: {max} calls already pending (async_max_in_flight)");
         return (atoms::error(), atoms::overload(), msg).encode(env);
     }
     let Some(runtime) = crate::rt::handle() else {
         drop_here(future);
-        give_env(owned);
+        Lazy::give(lazy);
         return (
             atoms::error(),
             atoms::not_started(),
@@ -123,6 +134,23 @@ pub fn call<'a>(
         )
             .encode(env);
     };
+    // Pending: the arguments are copied off the caller's heap, and the future's views
+    // read the copy from now on.
+    let (owned, saved, prepared) = match inst.offload.copy_args(env, hook, tag, args) {
+        Ok(copy) => copy,
+        Err(msg) => {
+            drop_here(future);
+            Lazy::give(lazy);
+            return super::offload::too_large(env, core, hook, &msg);
+        }
+    };
+    // The copy's terms, typed 'static: valid until `owned` is cleared, which happens only
+    // after the future that reads them is dropped (in `AsyncCall`).
+    let terms = owned.run(|e: Env<'static>| CallTerms::of(saved.load(e)));
+    let copied = terms.all().get(1..).unwrap_or_default();
+    if let Some(t) = copied.first() {
+        lazy.settle(t.get_env(), first, copied);
+    }
     stats.in_flight.fetch_add(1, Ordering::Relaxed);
     let state = (hook.kind() == HookKind::Fold).then(|| PendingCall::new(hook, started));
     let answer = match &state {
@@ -132,8 +160,9 @@ pub fn call<'a>(
     let call = AsyncCall {
         future: Some(future),
         env: Some(owned),
+        lazy: Some(lazy),
         terms,
-        payload_elided,
+        payload_elided: prepared.payload_elided,
         hook,
         reply: state.map(|state| (env.pid(), state)),
         caller,
@@ -178,6 +207,8 @@ impl CallTerms {
 struct AsyncCall {
     future: Option<CallFuture<'static>>,
     env: Option<OwnedEnv>,
+    /// The call's lazy context: its arena, and where its views' terms are in `env`.
+    lazy: Option<Box<Lazy>>,
     /// `{Tag, Args...}` in `env`.
     terms: CallTerms,
     payload_elided: bool,
@@ -276,6 +307,7 @@ impl Drop for AsyncCall {
         if let Some(env) = self.env.take() {
             give_env(env);
         }
+        drop(self.lazy.take());
         self.core
             .stats(self.hook)
             .in_flight

@@ -26,6 +26,7 @@ pub mod encode;
 pub mod entry;
 pub mod instance;
 pub mod latency;
+pub mod lazy;
 pub mod lifecycle;
 pub mod offload;
 pub mod pending;

@@ -406,6 +406,35 @@ impl Executor {
         Ok((job.env, job.call, job.prepared))
     }
 
+    /// The arguments the first poll of an `async fn` call reads (see `lazy`): the
+    /// caller's own, except where the copy made if the call goes pending (`copy_job`)
+    /// leaves one out, so that the method sees the same values either way. A map
+    /// argument the method never reads is an empty map, and such a reason `undefined`.
+    pub(crate) fn lazy_args<'a>(
+        &self,
+        env: Env<'a>,
+        hook: HookPoint,
+        args: &[Term<'a>],
+    ) -> ([Term<'a>; 4], usize) {
+        let unused = self.unused[hook.index()];
+        let n = args.len().min(4);
+        let mut out = [atoms::undefined().to_term(env); 4];
+        let last = args.len().saturating_sub(1);
+        let keeps_acc = hook.kind() == HookKind::Fold;
+        for (i, (slot, a)) in out.iter_mut().zip(args).enumerate() {
+            *slot = *a;
+            if unused & (1 << i) == 0 || (keeps_acc && i == last) {
+                continue;
+            }
+            if a.get_type() == rustler::TermType::Map {
+                *slot = Term::map_new(env);
+            } else if reason_index(hook) == Some(i) {
+                *slot = atoms::undefined().to_term(env);
+            }
+        }
+        (out, n)
+    }
+
     /// Copies `{Tag, Args...}` into an environment of its own (one copy: large binaries
     /// are shared by reference count, not copied). The caller's cost is bounded: a reason
     /// is decoded here (within its bounds) instead of copied, a payload past the iolist

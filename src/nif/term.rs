@@ -2,6 +2,7 @@
 //! of building an error, tuples as borrowed slices, and atom names interned as
 //! `&'static str` (atoms live as long as the VM, so each name is leaked once).
 
+use super::lazy::Lazy;
 use parking_lot::Mutex;
 use rustler::sys::{enif_get_map_value, enif_get_tuple, ErlNifEnv, ErlNifTerm};
 use rustler::{Atom, Binary, Env, Term, TermType};
@@ -29,41 +30,78 @@ pub fn map_get<'a>(map: Term<'a>, key: Atom) -> Option<Term<'a>> {
 
 /// A term kept by a view. Unlike `rustler::Term`, it is covariant in `'a`, so views of
 /// terms with different lifetimes can be kept together (the term lives at least `'a`).
+///
+/// A view made while a lazy `async fn` call's reads are captured also keeps that call's
+/// context (see `lazy`): its reads of bytes are captured, and once the call has gone
+/// pending it reads the copy of its term instead of the caller's.
 #[derive(Clone, Copy)]
 pub struct Held<'a> {
     env: *mut ErlNifEnv,
     term: ErlNifTerm,
+    lazy: *const Lazy,
     life: PhantomData<&'a ()>,
 }
 
 // SAFETY: as for `rustler::Term` (which rustler declares `Send + Sync`): a held term is
 // a handle to immutable data that lives for `'a`. The views that hold it may therefore
-// be awaited across threads: an `async fn` hook's arguments live in a process-independent
-// environment (`OwnedEnv`) that the SDK keeps alive, unchanged, until the hook's future is
-// dropped, and reading such terms is allowed from any thread. A view of a caller's
-// process-bound term cannot leave the NIF call (`'a`) except through a scoped thread
-// of the hook itself, which is no more than what rustler's `Term` already allows.
+// be awaited across threads: an `async fn` hook's arguments are the caller's terms
+// during the first poll (which runs within the NIF call, and hands out no bytes of the
+// caller's heap; see `lazy`), then a copy in a process-independent environment
+// (`OwnedEnv`) that the SDK keeps alive, unchanged, until the hook's future is dropped,
+// and reading such terms is allowed from any thread. A view of a caller's process-bound
+// term in a sync call cannot leave the NIF call (`'a`) except through a scoped thread of
+// the hook itself, which is no more than what rustler's `Term` already allows.
 unsafe impl Send for Held<'_> {}
 // SAFETY: see `Send` above: reads do not mutate the term.
 unsafe impl Sync for Held<'_> {}
 
 impl<'a> Held<'a> {
-    /// Keeps `term`.
+    /// Keeps `term`, with the lazy call whose reads are captured on this thread, if any.
     #[inline]
     pub fn new(term: Term<'a>) -> Self {
         Held {
             env: term.get_env().as_c_arg(),
             term: term.as_c_arg(),
+            lazy: super::lazy::current(),
             life: PhantomData,
         }
     }
 
-    /// The term again.
+    /// Keeps `term`, a part of this view's term, with this view's lazy call (unless it
+    /// has gone pending: `term` is then already of the copy).
+    #[inline]
+    pub fn child(&self, term: Term<'a>) -> Self {
+        // SAFETY: a view's lazy context outlives the view.
+        let settled = !self.lazy.is_null() && unsafe { &*self.lazy }.is_settled();
+        Held {
+            env: term.get_env().as_c_arg(),
+            term: term.as_c_arg(),
+            lazy: if settled { std::ptr::null() } else { self.lazy },
+            life: PhantomData,
+        }
+    }
+
+    /// The term again (once a lazy call has gone pending: the same term in its copy).
     #[inline]
     pub fn get(&self) -> Term<'a> {
+        let (mut env, mut term) = (self.env, self.term);
+        if !self.lazy.is_null() {
+            // SAFETY: a view's lazy context outlives the view.
+            if let Some((e, t)) = unsafe { &*self.lazy }.resolve(term) {
+                (env, term) = (e, t);
+            }
+        }
         let marker: &'a () = &();
-        // SAFETY: `env` and `term` come from a `Term<'a>`, valid for `'a`.
-        unsafe { Term::new(Env::new(marker, self.env), self.term) }
+        // SAFETY: `env` and `term` come from a `Term<'a>`, valid for `'a`, or from the
+        // copy of a pending lazy call, which lives as long as the call's views.
+        unsafe { Term::new(Env::new(marker, env), term) }
+    }
+
+    /// `f` over the term, with reads of bytes captured for a lazy call (use it for every
+    /// read that returns borrowed bytes).
+    #[inline]
+    pub fn read<R>(&self, f: impl FnOnce(Term<'a>) -> R) -> R {
+        super::lazy::capturing(self.lazy, || f(self.get()))
     }
 }
 
@@ -130,7 +168,8 @@ pub fn is(term: Term, atom: Atom) -> bool {
 /// A binary's bytes, borrowed.
 #[inline]
 pub fn binary<'a>(term: Term<'a>) -> Option<&'a [u8]> {
-    term.decode::<Binary<'a>>().ok().map(|b| b.as_slice())
+    let bytes = term.decode::<Binary<'a>>().ok()?.as_slice();
+    Some(super::lazy::stable(term, bytes))
 }
 
 thread_local! {
@@ -205,11 +244,13 @@ pub mod field {
 
     /// A binary.
     #[inline]
-    pub fn bytes<'a>(map: Term<'a>, key: Atom, what: &'static str) -> Option<Bytes<'a>> {
-        let t = defined(map, key)?;
-        binary(t).map(Bytes).or_else(|| {
-            malformed(what, "a binary");
-            None
+    pub fn bytes<'a>(map: Held<'a>, key: Atom, what: &'static str) -> Option<Bytes<'a>> {
+        map.read(|map| {
+            let t = defined(map, key)?;
+            binary(t).map(Bytes).or_else(|| {
+                malformed(what, "a binary");
+                None
+            })
         })
     }
 
@@ -252,14 +293,16 @@ pub mod field {
 
     /// A properties map (`None` when absent, `undefined` or malformed).
     pub fn properties<'a>(
-        map: Term<'a>,
+        map: Held<'a>,
         key: Atom,
         what: &'static str,
     ) -> Option<crate::types::Properties<'a>> {
-        let t = defined(map, key)?;
-        crate::nif::decode::properties(t, what)
-            .map_err(|e| malformed(e.what, e.expected))
-            .ok()
+        map.read(|map| {
+            let t = defined(map, key)?;
+            crate::nif::decode::properties(t, what)
+                .map_err(|e| malformed(e.what, e.expected))
+                .ok()
+        })
     }
 
     /// An `inet:ip_address()` tuple (IPv4-mapped IPv6 normalised); `None` for anything

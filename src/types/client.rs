@@ -104,8 +104,8 @@ impl<'a> ConnInfo<'a> {
 
     /// `peercert`.
     pub fn peercert(&self) -> PeerCert<'a> {
-        let map = match self.repr {
-            Repr::Term(h) => h.get(),
+        let h = match self.repr {
+            Repr::Term(h) => h,
             Repr::Owned(d) => {
                 return cold(|| match &d.peercert {
                     PeerCertData::NoSsl => PeerCert::NoSsl,
@@ -115,12 +115,12 @@ impl<'a> ConnInfo<'a> {
                 })
             }
         };
-        match term::map_get(map, atoms::peercert()) {
+        h.read(|map| match term::map_get(map, atoms::peercert()) {
             None => PeerCert::Undefined,
             Some(t) if term::is(t, atoms::nossl()) => PeerCert::NoSsl,
             Some(t) if term::is(t, atoms::undefined()) => PeerCert::Undefined,
             Some(t) => term::binary(t).map_or(PeerCert::Other, |b| PeerCert::Der(Bytes(b))),
-        }
+        })
     }
 
     /// `conn_mod`, e.g. `emqx_connection` or `emqx_ws_connection`.
@@ -134,7 +134,7 @@ impl<'a> ConnInfo<'a> {
     /// `proto_name`, e.g. `MQTT` (`MQIsdp` for 3.1).
     pub fn proto_name(&self) -> Option<Bytes<'a>> {
         match self.repr {
-            Repr::Term(h) => field::bytes(h.get(), atoms::proto_name(), "conninfo.proto_name"),
+            Repr::Term(h) => field::bytes(h, atoms::proto_name(), "conninfo.proto_name"),
             Repr::Owned(d) => cold(|| d.proto_name.as_deref().map(Bytes)),
         }
     }
@@ -170,7 +170,7 @@ impl<'a> ConnInfo<'a> {
     pub fn clientid(&self) -> Bytes<'a> {
         match self.repr {
             Repr::Term(h) => {
-                field::bytes(h.get(), atoms::clientid(), "conninfo.clientid").unwrap_or_default()
+                field::bytes(h, atoms::clientid(), "conninfo.clientid").unwrap_or_default()
             }
             Repr::Owned(d) => cold(|| Bytes(&d.clientid)),
         }
@@ -179,7 +179,7 @@ impl<'a> ConnInfo<'a> {
     /// `username` as sent in CONNECT.
     pub fn username(&self) -> Option<Bytes<'a>> {
         match self.repr {
-            Repr::Term(h) => field::bytes(h.get(), atoms::username(), "conninfo.username"),
+            Repr::Term(h) => field::bytes(h, atoms::username(), "conninfo.username"),
             Repr::Owned(d) => cold(|| d.username.as_deref().map(Bytes)),
         }
     }
@@ -187,8 +187,9 @@ impl<'a> ConnInfo<'a> {
     /// `conn_props`: the CONNECT properties (empty for v3/v4).
     pub fn conn_props(&self) -> Properties<'a> {
         match self.repr {
-            Repr::Term(h) => field::properties(h.get(), atoms::conn_props(), "conninfo.conn_props")
-                .unwrap_or_default(),
+            Repr::Term(h) => {
+                field::properties(h, atoms::conn_props(), "conninfo.conn_props").unwrap_or_default()
+            }
             Repr::Owned(d) => cold(|| d.conn_props.clone()),
         }
     }
@@ -240,9 +241,7 @@ impl<'a> ConnInfo<'a> {
     /// `disconn_props`: the DISCONNECT properties, when the client sent one.
     pub fn disconn_props(&self) -> Option<Properties<'a>> {
         match self.repr {
-            Repr::Term(h) => {
-                field::properties(h.get(), atoms::disconn_props(), "conninfo.disconn_props")
-            }
+            Repr::Term(h) => field::properties(h, atoms::disconn_props(), "conninfo.disconn_props"),
             Repr::Owned(d) => cold(|| d.disconn_props.clone()),
         }
     }
@@ -309,7 +308,7 @@ impl<'a> ClientInfo<'a> {
     pub fn clientid(&self) -> Bytes<'a> {
         match self.repr {
             Repr::Term(h) => {
-                field::bytes(h.get(), atoms::clientid(), "clientinfo.clientid").unwrap_or_default()
+                field::bytes(h, atoms::clientid(), "clientinfo.clientid").unwrap_or_default()
             }
             Repr::Owned(d) => cold(|| Bytes(&d.clientid)),
         }
@@ -318,7 +317,7 @@ impl<'a> ClientInfo<'a> {
     /// `username`.
     pub fn username(&self) -> Option<Bytes<'a>> {
         match self.repr {
-            Repr::Term(h) => field::bytes(h.get(), atoms::username(), "clientinfo.username"),
+            Repr::Term(h) => field::bytes(h, atoms::username(), "clientinfo.username"),
             Repr::Owned(d) => cold(|| d.username.as_deref().map(Bytes)),
         }
     }
@@ -326,7 +325,7 @@ impl<'a> ClientInfo<'a> {
     /// `password`: only in `client.authenticate`. Never printed.
     pub fn password(&self) -> Option<Password<'a>> {
         match self.repr {
-            Repr::Term(h) => field::bytes(h.get(), atoms::password(), "clientinfo.password")
+            Repr::Term(h) => field::bytes(h, atoms::password(), "clientinfo.password")
                 .map(|b| Password::new(b.0)),
             Repr::Owned(d) => cold(|| d.password.as_deref().map(Password::new)),
         }
@@ -335,7 +334,7 @@ impl<'a> ClientInfo<'a> {
     /// `mountpoint`.
     pub fn mountpoint(&self) -> Option<Bytes<'a>> {
         match self.repr {
-            Repr::Term(h) => field::bytes(h.get(), atoms::mountpoint(), "clientinfo.mountpoint"),
+            Repr::Term(h) => field::bytes(h, atoms::mountpoint(), "clientinfo.mountpoint"),
             Repr::Owned(d) => cold(|| d.mountpoint.as_deref().map(Bytes)),
         }
     }
@@ -381,7 +380,7 @@ impl<'a> ClientInfo<'a> {
     /// `cn` from the client certificate.
     pub fn cn(&self) -> Option<Bytes<'a>> {
         match self.repr {
-            Repr::Term(h) => field::bytes(h.get(), atoms::cn(), "clientinfo.cn"),
+            Repr::Term(h) => field::bytes(h, atoms::cn(), "clientinfo.cn"),
             Repr::Owned(d) => cold(|| d.cn.as_deref().map(Bytes)),
         }
     }
@@ -389,7 +388,7 @@ impl<'a> ClientInfo<'a> {
     /// `dn` from the client certificate.
     pub fn dn(&self) -> Option<Bytes<'a>> {
         match self.repr {
-            Repr::Term(h) => field::bytes(h.get(), atoms::dn(), "clientinfo.dn"),
+            Repr::Term(h) => field::bytes(h, atoms::dn(), "clientinfo.dn"),
             Repr::Owned(d) => cold(|| d.dn.as_deref().map(Bytes)),
         }
     }

@@ -67,7 +67,7 @@ impl<'a> Headers<'a> {
     /// `username` of the publishing client.
     pub fn username(&self) -> Option<Bytes<'a>> {
         match self.repr {
-            Repr::Term(h) => field::bytes(h.get(), atoms::username(), "message.headers.username"),
+            Repr::Term(h) => field::bytes(h, atoms::username(), "message.headers.username"),
             Repr::Owned(d) => cold(|| d.username.as_deref().map(Bytes)),
         }
     }
@@ -84,7 +84,7 @@ impl<'a> Headers<'a> {
     pub fn properties(&self) -> Properties<'a> {
         match self.repr {
             Repr::Term(h) => {
-                field::properties(h.get(), atoms::properties(), "message.headers.properties")
+                field::properties(h, atoms::properties(), "message.headers.properties")
                     .unwrap_or_default()
             }
             Repr::Owned(d) => cold(|| d.properties.clone()),
@@ -106,11 +106,9 @@ impl<'a> Headers<'a> {
     /// `puback_props`: `message.acked` only.
     pub fn puback_props(&self) -> Option<Properties<'a>> {
         match self.repr {
-            Repr::Term(h) => field::properties(
-                h.get(),
-                atoms::puback_props(),
-                "message.headers.puback_props",
-            ),
+            Repr::Term(h) => {
+                field::properties(h, atoms::puback_props(), "message.headers.puback_props")
+            }
             Repr::Owned(d) => cold(|| d.puback_props.clone()),
         }
     }
@@ -140,7 +138,7 @@ impl<'a> Headers<'a> {
 /// A message, borrowed from the record EMQX passed (the payload is not copied).
 #[derive(Clone, Copy)]
 pub struct Message<'a> {
-    fields: Repr<'a, Tuple<'a>, MessageData>,
+    fields: Repr<'a, Held<'a>, MessageData>,
     topic: &'a str,
     /// The payload when it is a binary (as EMQX passes it, and always for a built
     /// message); `None` for iodata, which `payload()` flattens when called.
@@ -165,7 +163,7 @@ impl<'a> Message<'a> {
             std::str::from_utf8(topic).map_err(|_| bad("message.topic", "a UTF-8 binary"))?;
         let payload = fields.get(7).and_then(term::binary);
         Ok(Message {
-            fields: Repr::Term(fields),
+            fields: Repr::Term(Held::new(term)),
             topic,
             payload,
         })
@@ -183,10 +181,10 @@ impl<'a> Message<'a> {
     /// `id`: the 16-byte GUID (all zeros when malformed).
     pub fn id(&self) -> MessageId {
         let fields = match self.fields {
-            Repr::Term(f) => f,
+            Repr::Term(h) => h,
             Repr::Owned(d) => return cold(|| d.id),
         };
-        let bytes = fields.get(1).and_then(term::binary);
+        let bytes = elem(fields, 1).and_then(term::binary);
         match bytes.and_then(|b| <[u8; 16]>::try_from(b).ok()) {
             Some(id) => MessageId(id),
             None => {
@@ -199,11 +197,10 @@ impl<'a> Message<'a> {
     /// `qos`.
     pub fn qos(&self) -> QoS {
         let fields = match self.fields {
-            Repr::Term(f) => f,
+            Repr::Term(h) => h,
             Repr::Owned(d) => return cold(|| d.qos),
         };
-        let q = fields
-            .get(2)
+        let q = elem(fields, 2)
             .and_then(|t| t.decode::<u8>().ok())
             .and_then(QoS::from_u8);
         q.unwrap_or_else(|| {
@@ -215,7 +212,7 @@ impl<'a> Message<'a> {
     /// `from`.
     pub fn from(&self) -> Publisher<'a> {
         let fields = match self.fields {
-            Repr::Term(f) => f,
+            Repr::Term(h) => h,
             Repr::Owned(d) => {
                 return cold(|| match &d.from {
                     PublisherData::Client(id) => Publisher::Client(Bytes(id)),
@@ -224,24 +221,24 @@ impl<'a> Message<'a> {
                 })
             }
         };
-        match fields.get(3) {
+        fields.read(|record| match Tuple::of(record).and_then(|f| f.get(3)) {
             Some(t) if term::is(t, atoms::undefined()) => Publisher::Undefined,
             Some(t) => match term::binary(t) {
                 Some(b) => Publisher::Client(Bytes(b)),
                 None => term::atom_name(t).map_or(Publisher::Undefined, Publisher::System),
             },
             None => Publisher::Undefined,
-        }
+        })
     }
 
     /// `flags`.
     pub fn flags(&self) -> Flags {
         let fields = match self.fields {
-            Repr::Term(f) => f,
+            Repr::Term(h) => h,
             Repr::Owned(d) => return cold(|| d.flags.clone()),
         };
         let mut flags = Flags::default();
-        let Some(map) = fields.get(4) else {
+        let Some(map) = elem(fields, 4) else {
             return flags;
         };
         let Some(iter) = rustler::MapIterator::new(map) else {
@@ -265,8 +262,8 @@ impl<'a> Message<'a> {
     /// `headers`.
     pub fn headers(&self) -> Headers<'a> {
         match self.fields {
-            Repr::Term(f) => Headers {
-                repr: Repr::Term(Held::new(f.get(5).expect("a 9-tuple has element 5"))),
+            Repr::Term(h) => Headers {
+                repr: Repr::Term(h.child(elem(h, 5).expect("a 9-tuple has element 5"))),
             },
             Repr::Owned(d) => Headers {
                 repr: Repr::Owned(&d.headers),
@@ -289,33 +286,35 @@ impl<'a> Message<'a> {
         let Repr::Term(fields) = self.fields else {
             return Bytes(&[]);
         };
-        let Some(t) = fields.get(7) else {
-            return Bytes(&[]);
-        };
-        if !crate::nif::bounds::iolist_within_bounds(t) {
-            term::malformed(
-                "message.payload",
-                "a binary, or an iolist within the SDK's bounds",
-            );
-            return Bytes(&[]);
-        }
-        match Binary::from_iolist(t) {
-            Ok(b) => Bytes(b.as_slice()),
-            Err(_) => {
-                term::malformed("message.payload", "a binary or an iolist");
-                Bytes(&[])
+        fields.read(|record| {
+            let Some(t) = Tuple::of(record).and_then(|f| f.get(7)) else {
+                return Bytes(&[]);
+            };
+            if !crate::nif::bounds::iolist_within_bounds(t) {
+                term::malformed(
+                    "message.payload",
+                    "a binary, or an iolist within the SDK's bounds",
+                );
+                return Bytes(&[]);
             }
-        }
+            match Binary::from_iolist(t) {
+                // A flattened iolist lives in memory of this call of the VM's: kept.
+                Ok(b) => Bytes(crate::nif::lazy::stable_copy(b.as_slice())),
+                Err(_) => {
+                    term::malformed("message.payload", "a binary or an iolist");
+                    Bytes(&[])
+                }
+            }
+        })
     }
 
     /// `timestamp`, ms since the epoch.
     pub fn timestamp(&self) -> i64 {
         let fields = match self.fields {
-            Repr::Term(f) => f,
+            Repr::Term(h) => h,
             Repr::Owned(d) => return cold(|| d.timestamp),
         };
-        fields
-            .get(8)
+        elem(fields, 8)
             .and_then(|t| t.decode::<i64>().ok())
             .unwrap_or_else(|| {
                 term::malformed("message.timestamp", "an integer");
@@ -327,6 +326,11 @@ impl<'a> Message<'a> {
     pub fn is_sys_topic(&self) -> bool {
         self.topic.starts_with("$SYS/")
     }
+}
+
+/// Element `i` of a `#message{}` record (whose arity the view checked).
+fn elem(record: Held<'_>, i: usize) -> Option<Term<'_>> {
+    Tuple::of(record.get())?.get(i)
 }
 
 serialize_view!(

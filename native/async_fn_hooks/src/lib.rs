@@ -6,9 +6,11 @@
 //! cancelled future is observed); `yield` awaits 1 ms; `panic_before` panics before its
 //! first await, `panic_after` after it; `hold` keeps its client id and username (borrowed
 //! from the arguments) across a 5 ms await and then reports `{held, ClientId, Username}`;
-//! anyone else is allowed at once, without awaiting
+//! `hold_all` does the same with its password and mountpoint too, and reads them again
+//! after the await; anyone else is allowed at once, without awaiting
 //! (ready on the first poll). `client_connected` (a notification) awaits 1 ms and then
-//! reports `{connected, ClientId}`. `client_check_acl` is a sync inline hook next to them.
+//! reports `{connected, ClientId}`. `message_publish` keeps the bytes of messages
+//! under `hold/` across an await (see the method). `client_check_acl` is a sync inline hook next to them.
 
 use emqx_rust_hook::erl;
 use emqx_rust_hook::prelude::*;
@@ -77,6 +79,29 @@ impl Hooks for AsyncFnHooks {
                 );
                 AuthDecision::Allow
             }
+            "hold_all" => {
+                // The same, for every field that hands out bytes, and the same fields
+                // read again after the await (from the copy of the pending call).
+                let (id, name) = (client.clientid(), client.username().unwrap_or_default());
+                let password = client.password().map(|p| p.expose()).unwrap_or_default();
+                let mountpoint = client.mountpoint().unwrap_or_default();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let again = client.clientid() == id
+                    && client.username() == Some(name)
+                    && client.password().map(|p| p.expose()) == Some(password)
+                    && client.mountpoint() == Some(mountpoint);
+                let _ = erl::send(
+                    "rust_hook_probe",
+                    &(
+                        "held_all",
+                        id,
+                        std::str::from_utf8(password).unwrap_or("<not utf-8>"),
+                        mountpoint,
+                        again,
+                    ),
+                );
+                AuthDecision::Allow
+            }
             "panic_before" => panic!("test panic before the first await"),
             "panic_after" => {
                 tokio::time::sleep(Duration::from_millis(1)).await;
@@ -89,6 +114,50 @@ impl Hooks for AsyncFnHooks {
     async fn client_connected(&self, client: &ClientInfo<'_>, _conninfo: &ConnInfo<'_>) {
         tokio::time::sleep(Duration::from_millis(1)).await;
         let _ = erl::send("rust_hook_probe", &("connected", client.clientid()));
+    }
+
+    /// Topics under `hold/`: the message's bytes, kept across a 5 ms await, and read
+    /// again after it, are reported as `{held_msg, Topic, Payload, From, HeaderUser,
+    /// UserPropertyValue, SameAfter}`. Other messages go through at once.
+    async fn message_publish(&self, message: &Message<'_>) -> PublishDecision {
+        if !message.topic().starts_with("hold/") {
+            return PublishDecision::Abstain;
+        }
+        let (topic, payload) = (message.topic(), message.payload());
+        let from = match message.from() {
+            Publisher::Client(id) => id,
+            _ => Default::default(),
+        };
+        let headers = message.headers();
+        let user = headers.username().unwrap_or_default();
+        let props = headers.properties();
+        let value = props.user_properties().first().map(|(_, v)| *v);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let same = message.topic() == topic
+            && message.payload() == payload
+            && message.from() == Publisher::Client(from)
+            && message.headers().username() == Some(user)
+            && headers.username() == Some(user)
+            && message
+                .headers()
+                .properties()
+                .user_properties()
+                .first()
+                .map(|(_, v)| *v)
+                == value;
+        let _ = erl::send(
+            "rust_hook_probe",
+            &(
+                "held_msg",
+                topic,
+                payload,
+                from,
+                user,
+                value.unwrap_or_default(),
+                same,
+            ),
+        );
+        PublishDecision::Abstain
     }
 
     #[hook(inline)]
