@@ -493,7 +493,9 @@ caller(Parent, Hook, Input, N) ->
 %% @doc `[{Hook, What, MeanNs}]' for the inline hooks `Hooks'.
 breakdown(Hooks, N) ->
     Inputs = inputs(),
-    lists:append([breakdown_hook(H, maps:get(H, Inputs), registered(H), N) || H <- Hooks]).
+    %% The plugin's callbacks take the hookpoint's index, as EMQX calls them.
+    lists:append([breakdown_hook(H, maps:get(H, Inputs), emqx_rust_hook_handler:index(H), N)
+                  || H <- Hooks]).
 
 breakdown_hook(Hook, Input, H, N) ->
     X = {bench, erlang},

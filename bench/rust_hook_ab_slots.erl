@@ -13,13 +13,22 @@
 %%     _build/test/extras/tests _build/bench \
 %%     -eval "rust_hook_ab_slots:run(\"/tmp/a.so\", \"/tmp/b.so\", 'message.publish', 20), halt()."
 %% A and B must implement the hook; a path that is not absolute is taken in target/release.
+%% `run/5' gives B's hooks a mode of their own, e.g. `async' to set a library of
+%% `async fn' methods (B) against the same decisions as sync inline methods (A):
+%%     -eval "rust_hook_ab_slots:run(\"libbench_hooks.so\",
+%%            \"examples/libbench_hooks_async.so\", 'client.check_acl', 15, async), halt()."
 -module(rust_hook_ab_slots).
--export([run/4]).
+-export([run/4, run/5]).
+
+-include("emqx_rust_hook.hrl").
 
 -define(SLICE, 200000).
 -define(WARMUP, 20000).
 
 run(LibA, LibB, Hook, Rounds) ->
+    run(LibA, LibB, Hook, Rounds, same).
+
+run(LibA, LibB, Hook, Rounds, ModeB) ->
     ok = emqx_double:start(),
     ok = logger:set_primary_config(level, warning),
     Abs = fun(L) -> filename:join(emqx_double:repo_path("target/release"), L) end,
@@ -29,7 +38,7 @@ run(LibA, LibB, Hook, Rounds) ->
     ok = emqx_rust_hook_nif_b:load(Staged),
     {ok, _} = emqx_rust_hook_nif_b:start(config(Abs(LibB))),
     SetA = persistent_term:get(emqx_rust_hook_handler_active),
-    SetB = list_to_tuple([retarget(H) || H <- tuple_to_list(SetA)]),
+    SetB = list_to_tuple([retarget(H, ModeB) || H <- tuple_to_list(SetA)]),
     {Args, Acc} = inputs(Hook),
     Slices = lists:append(
                [[begin
@@ -52,9 +61,11 @@ config(Path) ->
       mode_overrides => #{}, emqx_version => <<"4.2.14">>, init_args => #{},
       logger => whereis(emqx_rust_hook_logger)}.
 
-%% A hook of build A's running set, pointed at build B (the record's `nif' field).
-retarget(undefined) -> undefined;
-retarget(H) -> setelement(9, H, emqx_rust_hook_nif_b).
+%% A hook of build A's running set, pointed at build B (the record's `nif' field), with
+%% A's mode or `ModeB'.
+retarget(undefined, _) -> undefined;
+retarget(H, same) -> H#hook{nif = emqx_rust_hook_nif_b};
+retarget(H, ModeB) -> H#hook{nif = emqx_rust_hook_nif_b, mode = ModeB}.
 
 inputs('message.dropped') ->
     {fold, [], Msg} = maps:get('message.publish', emqx_rust_hook_bench:inputs()),

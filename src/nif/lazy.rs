@@ -68,14 +68,18 @@ thread_local! {
 impl Lazy {
     /// A context for a new call (this thread's spare when there is one).
     pub fn take() -> Box<Lazy> {
-        SPARE.with(|s| s.take()).unwrap_or_else(|| {
-            Box::new(Lazy {
-                used: AtomicUsize::new(0),
-                inline: UnsafeCell::new([0; INLINE]),
-                more: Mutex::new(Vec::new()),
-                settled: OnceLock::new(),
+        SPARE
+            .try_with(|s| s.take())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| {
+                Box::new(Lazy {
+                    used: AtomicUsize::new(0),
+                    inline: UnsafeCell::new([0; INLINE]),
+                    more: Mutex::new(Vec::new()),
+                    settled: OnceLock::new(),
+                })
             })
-        })
     }
 
     /// Gives back the context of a call that is over: its future, and everything that
@@ -90,7 +94,7 @@ impl Lazy {
             *more = Vec::new();
         }
         more.clear();
-        SPARE.with(|s| s.set(Some(lazy)));
+        let _ = SPARE.try_with(|s| s.set(Some(lazy)));
     }
 
     /// Copies `bytes` into the arena; the copy lives as long as `self`.

@@ -5,7 +5,8 @@
 //! - `lifecycle`: `start/1`, `stop/0`, `stats/0`; `instance`: the started library.
 //! - `calls`: the hook NIFs; `dispatch`: one hook call (decode, user code, encode).
 //! - `asynccall`: `async fn` hook calls (first poll here, then the SDK's runtime);
-//!   `asyncargs`: their arguments and answers.
+//!   `asyncargs`: their arguments and answers; `lazy`: what lets the first poll read
+//!   the caller's own terms (a call copies them only when it goes pending).
 //! - `offload`: hook calls copied to the SDK's workers (`crate::workers`); `pending`: the
 //!   cancellable handle of a pool call.
 //! - `watch`: the watchdog of `auto`-mode hooks (the default mode); `latency`: the
