@@ -88,8 +88,8 @@ impl Hooks for AsyncFnHooks {
                 tokio::time::sleep(Duration::from_millis(5)).await;
                 let again = client.clientid() == id
                     && client.username() == Some(name)
-                    && client.password().map(|p| p.expose()) == Some(password)
-                    && client.mountpoint() == Some(mountpoint);
+                    && client.password().map(|p| p.expose()).unwrap_or_default() == password
+                    && client.mountpoint().unwrap_or_default() == mountpoint;
                 let _ = erl::send(
                     "rust_hook_probe",
                     &(
