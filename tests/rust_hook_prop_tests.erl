@@ -309,7 +309,21 @@ shape(Hook, Msg, Orig) when Hook =:= 'message.publish'; Hook =:= 'message.delive
                  orelse (is_binary(element(7, Msg))
                          andalso accepted(fun() -> emqx_topic:validate({name, element(7, Msg)}) end)
                          andalso byte_size(element(7, Msg)) =< 4096));
+%% Topic filters: each as the 2-arity shape says, except what came from EMQX: a filter
+%% of the original list, and an original's topic whose options the decision changed.
+shape(Sub, Filters, Orig) when Sub =:= 'client.subscribe'; Sub =:= 'client.unsubscribe' ->
+    Given = try [F || F <- Orig] catch _:_ -> [] end,
+    is_list(Filters) andalso
+        lists:all(fun(F) -> lists:member(F, Given) orelse filter_shape(Sub, F, Given) end,
+                  Filters);
 shape(Hook, Acc, _Orig) -> shape(Hook, Acc).
+
+filter_shape(Sub, {T, Opts}, Given) when is_binary(T), is_map(Opts) ->
+    (lists:keymember(T, 1, Given)
+     orelse accepted(fun() -> emqx_topic:validate({filter, T}) end))
+        andalso (Sub =:= 'client.unsubscribe'
+                 orelse lists:member(maps:get(qos, Opts, x), [0, 1, 2]));
+filter_shape(_, _, _) -> false.
 
 acc_ok('client.connect', {error, _} = Refused) -> shape('client.connect', Refused);
 acc_ok('client.connect', Props) ->
