@@ -127,7 +127,7 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
     let mut kept = Vec::new();
     for item in block.items.drain(..) {
         match item {
-            ImplItem::Fn(f) if f.sig.asyncness.is_some() => async_fns.push(f),
+            ImplItem::Fn(f) if f.sig.asyncness.is_some() => async_fns.push(inherent_async(f)),
             other => kept.push(other),
         }
     }
@@ -159,6 +159,24 @@ fn expand(block: &mut ItemImpl) -> syn::Result<TokenStream2> {
             }
         };
     })
+}
+
+/// An `async fn` hook method as an inherent method: public, as the trait's methods are,
+/// so that a test outside the crate (`tests/`, a doctest) calls it and not the trait's
+/// sync default, which has the same name and would answer `Abstain`; documented when
+/// the user left it without a doc comment (a `pub` item of a crate with
+/// `#![deny(missing_docs)]` needs one).
+fn inherent_async(mut f: syn::ImplItemFn) -> syn::ImplItemFn {
+    f.vis = syn::parse_quote!(pub);
+    if !f.attrs.iter().any(|a| a.path().is_ident("doc")) {
+        let doc = format!(
+            "The `{}` hook (an `async fn`); in a test: \
+             `emqx_rust_hook::testing::block_on(hooks.{}(..))`.",
+            f.sig.ident, f.sig.ident
+        );
+        f.attrs.push(syn::parse_quote!(#[doc = #doc]));
+    }
+    f
 }
 
 /// `Hooks::__call_async` for the `async fn` methods: per hook, a boxed future that
@@ -399,7 +417,10 @@ mod tests {
         let out = expand(&mut block).unwrap().to_string();
         assert!(out.contains("Mode :: Async"), "{out}");
         // Moved to an inherent impl; the trait impl builds its future.
-        assert!(out.contains("impl T { async fn client_check_acl"), "{out}");
+        // Public (a test outside the crate must not reach the trait's sync default) and
+        // documented.
+        assert!(out.contains("impl T { # [doc = "), "{out}");
+        assert!(out.contains("] pub async fn client_check_acl"), "{out}");
         assert!(out.contains("fn __call_async"), "{out}");
         assert!(
             out.contains("self . client_check_acl (& __a1 , __a2 , & __a3 , __a4) . await"),

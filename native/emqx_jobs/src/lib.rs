@@ -39,6 +39,28 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::info;
 
 /// The library: each job, when enabled.
+///
+/// Its hooks are methods (the deciding ones `async fn`s), so a test calls them as EMQX
+/// would, here the ACL job on an empty rule table that denies what no rule matches:
+///
+/// ```
+/// use emqx_jobs::Jobs;
+/// use emqx_rust_hook::prelude::*;
+/// use emqx_rust_hook::testing::block_on;
+///
+/// let db = std::env::temp_dir().join(format!("emqx_jobs_doctest_{}.db", std::process::id()));
+/// let config = Config::builder()
+///     .set("acl", "on")
+///     .set("sqlite_path", db.to_str().unwrap())
+///     .set("acl_nomatch", "deny")
+///     .build();
+/// let jobs = Jobs::init(&config).unwrap();
+/// let client = ClientInfo::builder().username("alice").build();
+/// let acl = block_on(jobs.client_check_acl(&client, PubSub::Publish, "t/1", AclResult::Allow));
+/// assert_eq!(acl, AclDecision::Deny);
+/// jobs.terminate();
+/// let _ = std::fs::remove_file(db);
+/// ```
 pub struct Jobs {
     conn_log: Option<ConnLog>,
     auth: Option<Arc<auth::Auth>>,
